@@ -1,0 +1,31 @@
+# Two commands from a fresh clone: `make demo` and `make test`. Each creates or refreshes .venv first.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RUN := tools/isolated
+
+.PHONY: venv demo test lint bench bench-quick bench-peers soak clean
+
+$(STAMP): requirements.txt constraints.txt setup.py setup.cfg
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -c constraints.txt -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(RUN) $(PY) examples/demo.py
+
+test: $(STAMP)
+	$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check airo_mp_camera test benchmarks examples launch
+	$(PY) -m ruff format --check airo_mp_camera test benchmarks examples launch
+	$(PY) -m mypy airo_mp_camera
+
+clean:
+	rm -rf $(VENV) build install log *.egg-info

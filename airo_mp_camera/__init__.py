@@ -1,0 +1,64 @@
+"""airo_mp_camera: camera frames in shared memory for controllers, and as ROS 2 topics for everyone else."""
+
+from airo_mp_camera.cameras import LEFT_RGB, RIGHT_RGB, PointCloud, SyntheticCamera
+from airo_mp_camera.pipeline.errors import (
+    FrameTimeoutError,
+    InvalidNamespaceError,
+    NamespaceInUseError,
+    PublisherGoneError,
+    PublisherNotFoundError,
+    PublisherStartError,
+    SchemaMismatchError,
+    SharedMemoryCameraError,
+)
+from airo_mp_camera.pipeline.frame_ring import reclaim_stale_segments
+from airo_mp_camera.pipeline.publisher import CameraPublisher
+from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
+from airo_mp_camera.pipeline.schemas import (
+    CameraSchema,
+    ConfidenceSchema,
+    DepthSchema,
+    PointCloudSchema,
+    RGBSchema,
+    Schema,
+    StereoRGBSchema,
+)
+from airo_mp_camera.pipeline.variants import (
+    MultiprocessRGBDPublisher,
+    MultiprocessRGBDReceiver,
+    MultiprocessRGBPublisher,
+    MultiprocessRGBReceiver,
+    MultiprocessStereoRGBDPublisher,
+    MultiprocessStereoRGBDReceiver,
+)
+
+__all__ = [
+    "LEFT_RGB",
+    "RIGHT_RGB",
+    "CameraPublisher",
+    "CameraSchema",
+    "ConfidenceSchema",
+    "DepthSchema",
+    "FrameTimeoutError",
+    "InvalidNamespaceError",
+    "MultiprocessRGBDPublisher",
+    "MultiprocessRGBDReceiver",
+    "MultiprocessRGBPublisher",
+    "MultiprocessRGBReceiver",
+    "MultiprocessStereoRGBDPublisher",
+    "MultiprocessStereoRGBDReceiver",
+    "NamespaceInUseError",
+    "PointCloud",
+    "PointCloudSchema",
+    "PublisherGoneError",
+    "PublisherNotFoundError",
+    "PublisherStartError",
+    "RGBSchema",
+    "Schema",
+    "SchemaMismatchError",
+    "SharedMemoryCameraError",
+    "SharedMemoryReceiver",
+    "StereoRGBSchema",
+    "SyntheticCamera",
+    "reclaim_stale_segments",
+]

@@ -1,0 +1,1 @@
+"""The shared-memory pipeline: buffers, schemas, mixins, publisher and receiver."""

@@ -1,0 +1,35 @@
+"""Errors raised by the shared-memory pipeline, each naming the namespace it concerns."""
+
+from __future__ import annotations
+
+
+class SharedMemoryCameraError(RuntimeError):
+    """Base class of every error of the shared-memory camera pipeline."""
+
+
+class InvalidNamespaceError(SharedMemoryCameraError, ValueError):
+    """The shared-memory namespace is not a valid name (checked before any shared memory is touched)."""
+
+
+class NamespaceInUseError(SharedMemoryCameraError):
+    """A live publisher already owns the namespace."""
+
+
+class PublisherNotFoundError(SharedMemoryCameraError, TimeoutError):
+    """No publisher appeared on the namespace within the timeout."""
+
+
+class PublisherGoneError(SharedMemoryCameraError):
+    """The publisher of the namespace stopped or died, and no new one appeared within the timeout."""
+
+
+class FrameTimeoutError(SharedMemoryCameraError, TimeoutError):
+    """The publisher is alive but produced no new frame within the timeout."""
+
+
+class SchemaMismatchError(SharedMemoryCameraError):
+    """The receiver asks for data the publisher does not write, or in another layout."""
+
+
+class PublisherStartError(SharedMemoryCameraError):
+    """The publisher process failed to open its camera or its shared memory."""

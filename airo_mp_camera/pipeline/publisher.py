@@ -1,0 +1,193 @@
+"""CameraPublisher: a spawned process that hosts a camera and writes every grab into shared memory."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from multiprocessing.sharedctypes import Synchronized
+from types import FrameType
+from typing import Any
+
+from airo_mp_camera.pipeline.errors import PublisherStartError
+from airo_mp_camera.pipeline.frame_ring import FrameRing, segment_path
+from airo_mp_camera.pipeline.namespace import validate_namespace
+from airo_mp_camera.pipeline.schemas import CameraSchema, FrameStamp, Schema, buffer_arrays
+
+logger = logging.getLogger(__name__)
+SPAWN = multiprocessing.get_context("spawn")
+
+
+class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
+    """Hosts `camera_cls(**camera_kwargs)` in its own (spawned) process and shares each grab.
+
+    The camera is constructed inside the child process. Each loop grabs, then every schema writes its
+    data for that frame into one shared-memory slot. `start()` returns once the first frame is
+    published, or raises `PublisherStartError` with the child's reason (camera failed to open, the
+    namespace is in use, ...). The shared memory is removed on `stop()`, SIGINT and SIGTERM.
+
+    Args:
+        camera_cls: any class with the airo-camera-toolkit camera interface.
+        camera_kwargs: keyword arguments for `camera_cls`, constructed in the child.
+        schemas: what to share; CameraSchema is added when missing.
+        shared_memory_namespace: ROS-style name, e.g. "camera" or "robot/zed_left".
+        n_slots: frames kept in the ring; a reader has `n_slots - 1` frame times to copy a frame.
+        segment_mode: file mode of the shared-memory segment (0o600: owner only).
+        start_timeout: seconds `start()` waits for the camera to open and publish its first frame.
+
+    """
+
+    def __init__(
+        self,
+        camera_cls: type,
+        camera_kwargs: dict[str, Any] | None = None,
+        schemas: Sequence[Schema] | None = None,
+        shared_memory_namespace: str = "camera",
+        *,
+        n_slots: int = 3,
+        segment_mode: int = 0o600,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.namespace = validate_namespace(shared_memory_namespace)
+        super().__init__(name=f"CameraPublisher[{self.namespace}]", daemon=True)
+        chosen = list(schemas) if schemas is not None else [CameraSchema()]
+        if not any(isinstance(schema, CameraSchema) for schema in chosen):
+            chosen.insert(0, CameraSchema())
+        self._camera_cls = camera_cls
+        self._camera_kwargs = dict(camera_kwargs or {})
+        self._schemas = chosen
+        self._n_slots = n_slots
+        self._segment_mode = segment_mode
+        self._start_timeout = start_timeout
+        self._stop_event = SPAWN.Event()
+        self._status_reader, self._status_writer = SPAWN.Pipe(duplex=False)
+        self._frames: Synchronized[int] = SPAWN.Value("Q", 0, lock=False)
+
+    @property
+    def schemas(self) -> list[Schema]:
+        """The schemas this publisher writes."""
+        return list(self._schemas)
+
+    @property
+    def frames_published(self) -> int:
+        """Number of frames published so far."""
+        return int(self._frames.value)
+
+    # ------------------------------------------------------------------------------ parent side
+    def start(self) -> None:
+        """Spawns the process and waits until it published its first frame.
+
+        Raises:
+            PublisherStartError: the child failed; its message says why.
+
+        """
+        super().start()
+        deadline = time.monotonic() + self._start_timeout
+        while time.monotonic() < deadline:
+            if self._status_reader.poll(0.05):
+                status, message = self._status_reader.recv()
+                if status == "ready":
+                    return
+                self.join(5.0)
+                raise PublisherStartError(f"camera publisher of namespace '{self.namespace}' failed: {message}")
+            if not self.is_alive():
+                raise PublisherStartError(
+                    f"camera publisher of namespace '{self.namespace}' exited with code {self.exitcode} before "
+                    "publishing a frame"
+                )
+        self.stop()
+        raise PublisherStartError(
+            f"camera publisher of namespace '{self.namespace}' published no frame within {self._start_timeout} s"
+        )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Asks the process to stop, waits, and escalates to SIGTERM then SIGKILL; removes the segment."""
+        self._stop_event.set()
+        if self.pid is None:
+            return
+        self.join(timeout)
+        if self.is_alive():
+            logger.warning("publisher '%s' did not stop in %.1f s; terminating", self.namespace, timeout)
+            self.terminate()
+            self.join(timeout)
+        if self.is_alive():
+            self.kill()
+            self.join(timeout)
+        self._remove_own_segment()
+
+    def _remove_own_segment(self) -> None:
+        """Removes the segment if the child died without doing so and it is still the child's."""
+        from airo_mp_camera.pipeline.frame_ring import read_owner
+
+        path = segment_path(self.namespace)
+        owner = read_owner(path)
+        if owner is not None and owner.identity.pid == self.pid and not owner.is_alive():
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> CameraPublisher:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------ child side
+    def run(self) -> None:
+        """The child's loop: open the camera, create the segment, grab and write until stopped."""
+        stop = threading.Event()
+
+        def request_stop(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        parent = os.getppid()
+        ring: FrameRing | None = None
+        try:
+            camera = self._camera_cls(**self._camera_kwargs)
+            missing = {repr(s): s.missing_methods(camera) for s in self._schemas if s.missing_methods(camera)}
+            if missing:
+                raise TypeError(f"{self._camera_cls.__name__} lacks what these schemas need: {missing}")
+            width, height = (int(v) for v in camera.resolution)
+            templates = {s.name: buffer_arrays(s.allocate(width, height)) for s in self._schemas}
+            ring = FrameRing.create(self.namespace, templates, self._n_slots, self._segment_mode)
+        except BaseException as error:  # report every failure to the parent, then exit
+            self._status_writer.send(("error", f"{type(error).__name__}: {error}"))
+            if ring is not None:
+                ring.close(unlink=True)
+            return
+        slots = [
+            {s.name: s.wrap(ring.slot_views(slot)[s.name]) for s in self._schemas} for slot in range(ring.n_slots)
+        ]
+        frame_id = 0
+        try:
+            while not (stop.is_set() or self._stop_event.is_set()) and os.getppid() == parent:
+                camera.grab_images()
+                frame_id += 1
+                timestamp = getattr(camera, "capture_timestamp", None) or time.time()
+                stamp = FrameStamp(frame_id, float(timestamp))
+                ring.begin_write(frame_id)
+                for schema in self._schemas:
+                    schema.fill(camera, slots[frame_id % ring.n_slots][schema.name], stamp)
+                ring.end_write(frame_id)
+                self._frames.value = frame_id
+                if frame_id == 1:
+                    self._status_writer.send(("ready", ""))
+        except BaseException as error:
+            logger.error("publisher '%s' stopped: %s: %s", self.namespace, type(error).__name__, error)
+            if frame_id == 0:
+                self._status_writer.send(("error", f"{type(error).__name__}: {error}"))
+        finally:
+            del slots
+            ring.close(unlink=True)
+            close = getattr(camera, "close", None)
+            if callable(close):
+                close()

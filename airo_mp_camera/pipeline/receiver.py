@@ -1,0 +1,260 @@
+"""SharedMemoryReceiver: the camera interface over a publisher's shared memory, in any process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from airo_ipc.cyclone_shm.idl_shared_memory.base_idl import BaseIdl
+
+from airo_mp_camera.pipeline.errors import (
+    FrameTimeoutError,
+    PublisherGoneError,
+    PublisherNotFoundError,
+)
+from airo_mp_camera.pipeline.frame_ring import STATE_CLOSED, FrameRing
+from airo_mp_camera.pipeline.namespace import validate_namespace
+from airo_mp_camera.pipeline.schemas import CameraSchema, Schema, buffer_arrays
+
+logger = logging.getLogger(__name__)
+
+_LIVENESS_CHECK_PERIOD_S = 0.1
+_CONNECT_POLL_S = 0.01
+_READ_ATTEMPTS = 8
+# References to an array we own: the buffer's attribute, the loop variable and getrefcount's argument.
+_OWN_REFERENCES = 3
+
+
+class SharedMemoryReceiver:
+    """Reads the newest frame of a namespace; configured with schemas, exposed through mixins.
+
+    `grab_images()` blocks until a frame newer than the last one returned is complete (or raises after
+    `timeout` seconds); `try_grab_images()` never blocks. Either copies each schema's data once, checked
+    against the slot's sequence lock, so all streams belong to the same, untorn frame. The receiver
+    connects lazily, waits for a publisher that has not started yet, and reconnects by itself when the
+    publisher restarts (then `restarts` grows and frame ids start again at 1).
+
+    Args:
+        shared_memory_namespace: the publisher's namespace.
+        schemas: the data to read; a subset of what the publisher writes. CameraSchema is added.
+        timeout: default seconds `grab_images()` waits before raising.
+
+    """
+
+    def __init__(self, shared_memory_namespace: str, schemas: Sequence[Schema], timeout: float = 5.0) -> None:
+        self.namespace = validate_namespace(shared_memory_namespace)
+        chosen = list(schemas)
+        if not any(isinstance(schema, CameraSchema) for schema in chosen):
+            chosen.insert(0, CameraSchema())
+        self._schemas = chosen
+        self.timeout = timeout
+        self._ring: FrameRing | None = None
+        self._generation: int | None = None
+        self._lost_publisher: str | None = None
+        self._last_frame = 0
+        self._front: dict[str, BaseIdl] = {}
+        self._back: dict[str, BaseIdl] = {}
+        self._last_liveness_check = 0.0
+        self.restarts = 0
+        self.torn_reads = 0
+        self._try_connect()
+
+    # ------------------------------------------------------------------------------ connection
+    @property
+    def schemas(self) -> list[Schema]:
+        """The schemas this receiver reads."""
+        return list(self._schemas)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the receiver is mapped onto a live publisher's segment."""
+        return self._ring is not None
+
+    @property
+    def publisher_generation(self) -> int | None:
+        """Random id of the publisher instance last connected to (changes when the publisher restarts)."""
+        return self._generation
+
+    @property
+    def frame_id(self) -> int:
+        """Id of the frame the last grab returned (from 1 for each publisher instance; 0 before a grab)."""
+        camera = self._front.get(CameraSchema.name)
+        return int(camera.frame_id[0]) if camera is not None else 0  # type: ignore[attr-defined]
+
+    @property
+    def capture_timestamp(self) -> float:
+        """Capture time of the frame the last grab returned, in seconds since the epoch (0.0 before a grab)."""
+        camera = self._front.get(CameraSchema.name)
+        return float(camera.timestamp[0]) if camera is not None else 0.0  # type: ignore[attr-defined]
+
+    def _try_connect(self) -> bool:
+        ring = FrameRing.attach(self.namespace)
+        if ring is None:
+            return False
+        if ring.state == STATE_CLOSED or not ring.owner().is_alive():
+            ring.close()
+            return False
+        try:
+            ring.require({schema.name: schema for schema in self._schemas})
+        except Exception:
+            ring.close()
+            raise
+        if self._generation is not None and ring.generation != self._generation:
+            self.restarts += 1
+            logger.warning("publisher of namespace '%s' restarted; frame ids start again", self.namespace)
+        self._ring = ring
+        self._generation = ring.generation
+        self._lost_publisher = None
+        self._last_frame = 0
+        self._front = self._allocate(ring)
+        self._back = self._allocate(ring)
+        return True
+
+    def _allocate(self, ring: FrameRing) -> dict[str, BaseIdl]:
+        buffers = {}
+        for schema in self._schemas:
+            arrays = {name: np.zeros(shape, dtype) for name, (shape, dtype) in ring.field_specs(schema.name).items()}
+            buffers[schema.name] = schema.wrap(arrays)
+        return buffers
+
+    def _disconnect(self, reason: str) -> None:
+        if self._ring is not None:
+            self._ring.close()
+        self._ring = None
+        self._lost_publisher = reason
+        logger.warning("namespace '%s': %s", self.namespace, reason)
+
+    def _check_publisher(self, ring: FrameRing) -> None:
+        now = time.monotonic()
+        if now - self._last_liveness_check < _LIVENESS_CHECK_PERIOD_S:
+            return
+        self._last_liveness_check = now
+        if ring.state == STATE_CLOSED:
+            self._disconnect("publisher stopped")
+        elif not ring.owner().is_alive():
+            self._disconnect(f"publisher (pid {ring.owner().identity.pid}) died")
+
+    # ------------------------------------------------------------------------------ reading
+    def _writable_back_buffers(self) -> dict[str, dict[str, np.ndarray]]:
+        """The back buffers' arrays, replacing any that a caller still holds from an earlier grab."""
+        destination: dict[str, dict[str, np.ndarray]] = {}
+        for schema in self._schemas:
+            buffer = self._back[schema.name]
+            arrays = buffer_arrays(buffer)
+            for name in list(arrays):
+                array = getattr(buffer, name)
+                if sys.getrefcount(array) > _OWN_REFERENCES + 1:  # + the `arrays` dict
+                    fresh = np.empty_like(array)
+                    setattr(buffer, name, fresh)
+                    arrays[name] = fresh
+                del array
+            destination[schema.name] = arrays
+        return destination
+
+    def _take_newest(self, ring: FrameRing) -> bool:
+        for _ in range(_READ_ATTEMPTS):
+            latest = ring.latest
+            if latest <= self._last_frame:
+                return False
+            if ring.read_frame(latest, self._writable_back_buffers()):
+                self._front, self._back = self._back, self._front
+                self._last_frame = latest
+                for schema in self._schemas:
+                    schema.read_into_receiver(self._front[schema.name], self)
+                return True
+            self.torn_reads += 1
+        return False
+
+    def try_grab_images(self) -> bool:
+        """Takes the newest complete frame if it is newer than the last one returned; never blocks.
+
+        Returns:
+            True when a new frame was taken; False when there is none (the previous frame stays).
+
+        Raises:
+            PublisherGoneError: the publisher died or stopped and none has replaced it.
+
+        """
+        ring = self._ring
+        if ring is None:
+            if not self._try_connect():
+                if self._lost_publisher is not None:
+                    raise PublisherGoneError(f"namespace '{self.namespace}': {self._lost_publisher}")
+                return False
+            ring = self._ring
+            assert ring is not None
+        if self._take_newest(ring):
+            return True
+        self._check_publisher(ring)
+        if self._ring is None:
+            return self.try_grab_images()
+        return False
+
+    def grab_images(self, timeout: float | None = None) -> None:
+        """Blocks until a frame newer than the last one returned is complete, then takes it.
+
+        Raises:
+            PublisherNotFoundError: no publisher appeared on the namespace within the timeout.
+            PublisherGoneError: the publisher died or stopped, and no new one appeared within the timeout.
+            FrameTimeoutError: the publisher is alive but sent no new frame within the timeout.
+
+        """
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            ring = self._ring
+            if ring is None and not self._try_connect():
+                if time.monotonic() >= deadline:
+                    if self._lost_publisher is not None:
+                        raise PublisherGoneError(
+                            f"namespace '{self.namespace}': {self._lost_publisher} and no publisher came back "
+                            f"within {timeout} s"
+                        )
+                    raise PublisherNotFoundError(
+                        f"no camera publisher on shared-memory namespace '{self.namespace}' within {timeout} s; "
+                        "is it started, and under this namespace?"
+                    )
+                time.sleep(_CONNECT_POLL_S)
+                continue
+            ring = self._ring
+            assert ring is not None
+            seen = ring.futex.value
+            if self._take_newest(ring):
+                return
+            self._check_publisher(ring)
+            if self._ring is None:
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise FrameTimeoutError(
+                    f"no new frame on shared-memory namespace '{self.namespace}' within {timeout} s "
+                    f"(the publisher is alive; last frame id {self._last_frame})"
+                )
+            ring.futex.wait_while(seen, min(remaining, _LIVENESS_CHECK_PERIOD_S))
+
+    def _require_frame(self) -> None:
+        """Makes sure a frame has been taken, grabbing one if none was (for resolution, intrinsics...)."""
+        if not hasattr(self, "_camera_buffer"):
+            self.grab_images()
+
+    # ------------------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Unmaps the shared memory (the publisher's segment is left alone)."""
+        if self._ring is not None:
+            self._ring.close()
+            self._ring = None
+
+    def __enter__(self) -> SharedMemoryReceiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass

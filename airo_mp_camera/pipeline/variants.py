@@ -1,0 +1,127 @@
+"""Ready-made publisher/receiver pairs: a choice of schemas plus mixins, nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airo_mp_camera.pipeline.mixins import (
+    CameraMixin,
+    ConfidenceMixin,
+    DepthMixin,
+    PointCloudMixin,
+    RGBMixin,
+    StereoRGBMixin,
+)
+from airo_mp_camera.pipeline.publisher import CameraPublisher
+from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
+from airo_mp_camera.pipeline.schemas import (
+    CameraSchema,
+    ConfidenceSchema,
+    DepthSchema,
+    PointCloudSchema,
+    RGBSchema,
+    Schema,
+    StereoRGBSchema,
+)
+
+
+def rgb_schemas() -> list[Schema]:
+    """Metadata and the left RGB image."""
+    return [CameraSchema(), RGBSchema()]
+
+
+def rgbd_schemas(enable_pointcloud: bool = False, enable_confidence: bool = False) -> list[Schema]:
+    """RGB plus depth, optionally the confidence map and the colored point cloud."""
+    schemas = [*rgb_schemas(), DepthSchema()]
+    if enable_confidence:
+        schemas.append(ConfidenceSchema())
+    if enable_pointcloud:
+        schemas.append(PointCloudSchema())
+    return schemas
+
+
+def stereo_rgbd_schemas(enable_pointcloud: bool = False, enable_confidence: bool = False) -> list[Schema]:
+    """RGB-D plus the right view."""
+    return [*rgbd_schemas(enable_pointcloud, enable_confidence), StereoRGBSchema()]
+
+
+class MultiprocessRGBPublisher(CameraPublisher):
+    """Publishes metadata and RGB of `camera_cls(**camera_kwargs)` on a namespace."""
+
+    def __init__(
+        self,
+        camera_cls: type,
+        camera_kwargs: dict[str, Any] | None = None,
+        shared_memory_namespace: str = "camera",
+        **options: Any,
+    ) -> None:
+        super().__init__(camera_cls, camera_kwargs, rgb_schemas(), shared_memory_namespace, **options)
+
+
+class MultiprocessRGBDPublisher(CameraPublisher):
+    """Publishes RGB and depth, and optionally the confidence map and point cloud."""
+
+    def __init__(
+        self,
+        camera_cls: type,
+        camera_kwargs: dict[str, Any] | None = None,
+        shared_memory_namespace: str = "camera",
+        enable_pointcloud: bool = False,
+        enable_confidence: bool = False,
+        **options: Any,
+    ) -> None:
+        schemas = rgbd_schemas(enable_pointcloud, enable_confidence)
+        super().__init__(camera_cls, camera_kwargs, schemas, shared_memory_namespace, **options)
+
+
+class MultiprocessStereoRGBDPublisher(CameraPublisher):
+    """Publishes both views, depth, and optionally the confidence map and point cloud."""
+
+    def __init__(
+        self,
+        camera_cls: type,
+        camera_kwargs: dict[str, Any] | None = None,
+        shared_memory_namespace: str = "camera",
+        enable_pointcloud: bool = False,
+        enable_confidence: bool = False,
+        **options: Any,
+    ) -> None:
+        schemas = stereo_rgbd_schemas(enable_pointcloud, enable_confidence)
+        super().__init__(camera_cls, camera_kwargs, schemas, shared_memory_namespace, **options)
+
+
+class MultiprocessRGBReceiver(RGBMixin, CameraMixin, SharedMemoryReceiver):
+    """RGB camera interface over a namespace (works on any publisher that writes RGB)."""
+
+    def __init__(self, shared_memory_namespace: str = "camera", timeout: float = 5.0) -> None:
+        SharedMemoryReceiver.__init__(self, shared_memory_namespace, rgb_schemas(), timeout)
+
+
+class MultiprocessRGBDReceiver(RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, SharedMemoryReceiver):
+    """RGB-D camera interface; confidence and point cloud when enabled (the publisher must write them)."""
+
+    def __init__(
+        self,
+        shared_memory_namespace: str = "camera",
+        enable_pointcloud: bool = False,
+        enable_confidence: bool = False,
+        timeout: float = 5.0,
+    ) -> None:
+        schemas = rgbd_schemas(enable_pointcloud, enable_confidence)
+        SharedMemoryReceiver.__init__(self, shared_memory_namespace, schemas, timeout)
+
+
+class MultiprocessStereoRGBDReceiver(
+    StereoRGBMixin, RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, SharedMemoryReceiver
+):
+    """Stereo RGB-D camera interface: `view="right"`, `pose_of_right_view_in_left_view`."""
+
+    def __init__(
+        self,
+        shared_memory_namespace: str = "camera",
+        enable_pointcloud: bool = False,
+        enable_confidence: bool = False,
+        timeout: float = 5.0,
+    ) -> None:
+        schemas = stereo_rgbd_schemas(enable_pointcloud, enable_confidence)
+        SharedMemoryReceiver.__init__(self, shared_memory_namespace, schemas, timeout)

@@ -1,0 +1,80 @@
+"""Shared fixtures: unique namespaces, processes stopped by pid on every path, /dev/shm left as found."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+SHM_DIR = "/dev/shm"
+
+
+def _our_segments() -> set[str]:
+    return {name for name in os.listdir(SHM_DIR) if name.startswith("airo_mp_camera.")}
+
+
+@pytest.fixture(autouse=True)
+def shm_left_as_found() -> Iterator[None]:
+    """Every test must leave no segment of ours behind."""
+    before = _our_segments()
+    yield
+    left = _our_segments() - before
+    for name in left:  # do not let one failure cascade into the next tests
+        os.unlink(os.path.join(SHM_DIR, name))
+    assert not left, f"test left shared-memory segments behind: {sorted(left)}"
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A namespace no other test uses."""
+    return f"test_{uuid.uuid4().hex[:12]}"
+
+
+class ProcessGuard:
+    """Tracks started processes (multiprocessing or subprocess) and kills survivors by pid."""
+
+    def __init__(self) -> None:
+        self.pids: list[int] = []
+        self.popens: list[subprocess.Popen[bytes]] = []
+
+    def track(self, pid: int | None) -> None:
+        if pid is not None:
+            self.pids.append(pid)
+
+    def popen(self, *args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        process: subprocess.Popen[bytes] = subprocess.Popen(*args, **kwargs)  # type: ignore[call-overload]
+        self.popens.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.popens:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(10)
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
+@pytest.fixture
+def processes() -> Iterator[ProcessGuard]:
+    """Processes a test starts; all are stopped at teardown, also when the test fails."""
+    guard = ProcessGuard()
+    try:
+        yield guard
+    finally:
+        guard.stop_all()

@@ -1,0 +1,188 @@
+"""The shared-memory pipeline with real processes: publisher, receivers, timeouts, clean-up."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import stat
+import time
+
+import numpy as np
+import pytest
+import workers
+
+from airo_mp_camera import (
+    CameraPublisher,
+    MultiprocessRGBDPublisher,
+    MultiprocessRGBDReceiver,
+    MultiprocessRGBPublisher,
+    MultiprocessRGBReceiver,
+    MultiprocessStereoRGBDPublisher,
+    PublisherNotFoundError,
+    PublisherStartError,
+    RGBSchema,
+    SharedMemoryReceiver,
+    SyntheticCamera,
+)
+from airo_mp_camera.cameras import watermark
+from airo_mp_camera.pipeline.frame_ring import segment_path
+
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def synthetic(resolution: tuple[int, int] = (640, 480), fps: float = 30.0) -> dict[str, object]:
+    return {"resolution": resolution, "fps": fps}
+
+
+def test_receivers_in_other_processes_each_get_every_frame_untorn(namespace: str, processes) -> None:
+    results = SPAWN.Queue()
+    receivers = [SPAWN.Process(target=workers.collect_frames, args=(namespace, 10.0, results)) for _ in range(3)]
+    for receiver in receivers:
+        receiver.start()
+        processes.track(receiver.pid)
+    with MultiprocessStereoRGBDPublisher(SyntheticCamera, synthetic((1280, 720)), namespace) as publisher:
+        processes.track(publisher.pid)
+        reports = [results.get(timeout=60) for _ in receivers]
+    for receiver in receivers:
+        receiver.join(10)
+    for report in reports:
+        ids = report["ids"]
+        assert len(ids) >= 250, f"a receiver got only {len(ids)} frames in 10 s at 30 fps"
+        assert ids == list(range(ids[0], ids[0] + len(ids))), (
+            f"frames missed: {sorted(set(range(ids[0], ids[-1])) - set(ids))}"
+        )
+        assert report["torn"] == 0
+
+
+def test_rgb_receiver_reads_an_rgbd_publisher(namespace: str, processes) -> None:
+    results = SPAWN.Queue()
+    child = SPAWN.Process(target=workers.rgb_only, args=(namespace, 10, results))
+    child.start()
+    processes.track(child.pid)
+    with MultiprocessRGBDPublisher(SyntheticCamera, synthetic((320, 240)), namespace, enable_pointcloud=True):
+        report = results.get(timeout=60)
+    assert report["resolution"] == (320, 240)
+    assert len(report["frames"]) == 10
+    assert all(matched for _, matched in report["frames"])
+
+
+def test_receiver_started_before_the_publisher_waits_then_receives(namespace: str, processes) -> None:
+    results = SPAWN.Queue()
+    child = SPAWN.Process(target=workers.rgb_only, args=(namespace, 3, results))
+    child.start()
+    processes.track(child.pid)
+    time.sleep(2.0)  # the receiver is up and waiting
+    assert child.is_alive()
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((320, 240)), namespace):
+        report = results.get(timeout=60)
+    assert [frame_id for frame_id, _ in report["frames"]] == sorted({f for f, _ in report["frames"]})
+
+
+def test_grab_with_no_publisher_times_out_naming_the_namespace(namespace: str) -> None:
+    receiver = MultiprocessRGBReceiver(namespace, timeout=0.5)
+    started = time.monotonic()
+    with pytest.raises(PublisherNotFoundError, match=namespace):
+        receiver.grab_images()
+    assert time.monotonic() - started < 3.0
+
+
+def test_try_grab_images_never_blocks_and_says_when_there_is_no_new_frame(namespace: str, processes) -> None:
+    receiver = MultiprocessRGBReceiver(namespace)
+    assert receiver.try_grab_images() is False  # no publisher yet
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((320, 240), fps=10), namespace) as publisher:
+        processes.track(publisher.pid)
+        receiver.grab_images()
+        first = receiver.frame_id
+        assert receiver.try_grab_images() is False, "no frame newer than the one just taken"
+        assert receiver.frame_id == first
+        deadline = time.monotonic() + 5
+        while not receiver.try_grab_images():
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        assert receiver.frame_id > first
+        assert watermark.matches(receiver.retrieve_rgb_image_as_int(), receiver.frame_id)
+    receiver.close()
+
+
+def test_arrays_handed_out_are_not_overwritten_by_later_grabs(namespace: str, processes) -> None:
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((320, 240), fps=60), namespace) as publisher:
+        processes.track(publisher.pid)
+        with MultiprocessRGBReceiver(namespace) as receiver:
+            receiver.grab_images()
+            kept, kept_id = receiver.retrieve_rgb_image_as_int(), receiver.frame_id
+            for _ in range(5):
+                receiver.grab_images()
+            assert watermark.matches(kept, kept_id)
+            assert watermark.matches(receiver.retrieve_rgb_image_as_int(), receiver.frame_id)
+
+
+def test_receiver_exposes_the_camera_interface(namespace: str, processes) -> None:
+    camera = SyntheticCamera(resolution=(320, 240), fps=30)
+    with MultiprocessStereoRGBDPublisher(
+        SyntheticCamera, synthetic((320, 240)), namespace, enable_pointcloud=True, enable_confidence=True
+    ):
+        from airo_mp_camera import MultiprocessStereoRGBDReceiver
+
+        with MultiprocessStereoRGBDReceiver(namespace, enable_pointcloud=True, enable_confidence=True) as receiver:
+            receiver.grab_images()
+            assert receiver.resolution == (320, 240) and receiver.fps == 30.0
+            np.testing.assert_allclose(receiver.intrinsics_matrix(), camera.intrinsics_matrix())
+            np.testing.assert_allclose(
+                receiver.pose_of_right_view_in_left_view, camera.pose_of_right_view_in_left_view
+            )
+            rgb = receiver.retrieve_rgb_image()
+            assert rgb.dtype == np.float32 and rgb.shape == (240, 320, 3) and 0 <= rgb.min() and rgb.max() <= 1
+            assert receiver.retrieve_depth_map().shape == (240, 320)
+            assert receiver.retrieve_confidence_map().shape == (240, 320)
+            cloud = receiver.retrieve_colored_point_cloud()
+            assert cloud.points.shape == (320 * 240, 3) and cloud.colors is not None
+            assert abs(receiver.capture_timestamp - time.time()) < 5
+
+
+def test_second_publisher_on_a_live_namespace_is_refused(namespace: str, processes) -> None:
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48)), namespace) as first:
+        processes.track(first.pid)
+        second = MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48)), namespace)
+        with pytest.raises(PublisherStartError, match="in use by a live publisher"):
+            second.start()
+        processes.track(second.pid)
+        second.join(5)
+        assert not second.is_alive()
+        assert os.path.exists(segment_path(namespace)), "the refused publisher must not remove the live segment"
+
+
+@pytest.mark.parametrize("how", ["stop", signal.SIGINT, signal.SIGTERM])
+def test_stopping_the_publisher_removes_its_segment(namespace: str, processes, how) -> None:
+    publisher = MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48)), namespace)
+    publisher.start()
+    processes.track(publisher.pid)
+    assert os.path.exists(segment_path(namespace))
+    if how == "stop":
+        publisher.stop()
+    else:
+        os.kill(publisher.pid, how)
+        publisher.join(10)
+    assert publisher.exitcode == 0
+    assert not os.path.exists(segment_path(namespace))
+
+
+def test_segment_is_readable_and_writable_by_the_owner_only(namespace: str, processes) -> None:
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48)), namespace):
+        mode = stat.S_IMODE(os.stat(segment_path(namespace)).st_mode)
+    assert mode == 0o600
+
+
+def test_a_camera_that_fails_to_open_reports_why(namespace: str) -> None:
+    publisher = CameraPublisher(SyntheticCamera, {"resolution": (1, 1)}, [RGBSchema()], namespace)
+    with pytest.raises(PublisherStartError, match="at least 16x16"):
+        publisher.start()
+
+
+def test_receiver_with_a_custom_schema_list(namespace: str, processes) -> None:
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48)), namespace):
+        with SharedMemoryReceiver(namespace, [RGBSchema()]) as receiver:
+            receiver.grab_images()
+            assert receiver.frame_id >= 1
+    with pytest.raises(ValueError):
+        MultiprocessRGBDReceiver("bad namespace")

@@ -1,0 +1,73 @@
+"""Functions run in child processes by the tests (spawned, so they live in an importable module)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from airo_mp_camera import MultiprocessRGBDReceiver, MultiprocessRGBReceiver, MultiprocessStereoRGBDReceiver
+from airo_mp_camera.cameras import watermark
+
+
+def frame_is_consistent(receiver: Any, stereo: bool) -> bool:
+    """Whether every stream of the receiver's current frame carries the receiver's frame id."""
+    frame_id = receiver.frame_id
+    streams = [receiver.retrieve_rgb_image_as_int(), receiver.retrieve_depth_map(), receiver.retrieve_depth_image()]
+    if stereo:
+        streams.append(receiver.retrieve_rgb_image_as_int("right"))
+    return all(watermark.matches(stream, frame_id) for stream in streams)
+
+
+def collect_frames(namespace: str, duration: float, results: Any, start_timeout: float = 20.0) -> None:
+    """Grabs every frame for `duration` seconds after the first; reports ids, torn frames and latencies."""
+    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=start_timeout)
+    ids, torn, latencies = [], 0, []
+    receiver.grab_images()
+    end = time.monotonic() + duration
+    while True:
+        ids.append(receiver.frame_id)
+        latencies.append(time.time() - receiver.capture_timestamp)
+        if not frame_is_consistent(receiver, stereo=True):
+            torn += 1
+        if time.monotonic() >= end:
+            break
+        receiver.grab_images(timeout=5.0)
+    receiver.close()
+    results.put({"ids": ids, "torn": torn, "latency_p50": float(np.median(latencies)), "retries": receiver.torn_reads})
+
+
+def rgb_only(namespace: str, frames: int, results: Any) -> None:
+    """An RGB receiver: reports the frame ids it got and whether the RGB watermark matched."""
+    with MultiprocessRGBReceiver(namespace, timeout=20.0) as receiver:
+        report = []
+        for _ in range(frames):
+            receiver.grab_images()
+            report.append(
+                (receiver.frame_id, watermark.matches(receiver.retrieve_rgb_image_as_int(), receiver.frame_id))
+            )
+        results.put({"frames": report, "resolution": receiver.resolution})
+
+
+def grab_until_error(namespace: str, timeout: float, results: Any) -> None:
+    """Grabs until an error; reports its type, message and how long the failing grab took."""
+    receiver = MultiprocessRGBDReceiver(namespace, timeout=timeout)
+    frames = 0
+    while True:
+        started = time.monotonic()
+        try:
+            receiver.grab_images()
+            frames += 1
+            if frames == 1:
+                results.put({"first_frame": receiver.frame_id})
+        except Exception as error:  # noqa: BLE001 - the test inspects it
+            results.put(
+                {
+                    "error": type(error).__name__,
+                    "message": str(error),
+                    "frames": frames,
+                    "seconds": time.monotonic() - started,
+                }
+            )
+            return
