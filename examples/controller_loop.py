@@ -33,7 +33,7 @@ def main() -> None:
     period = 1.0 / args.rate
     camera_kwargs = {"resolution": (1920, 1080), "fps": 30.0}
     with MultiprocessRGBDPublisher(SyntheticCamera, camera_kwargs, "controller_demo"):
-        receiver = MultiprocessRGBDReceiver("controller_demo")
+        receiver = MultiprocessRGBDReceiver("controller_demo", prefetch=True)
         receiver.grab_images()
         robot, target = SimulatedRobot(), np.zeros(6)
         periods, frames_used = [], 0

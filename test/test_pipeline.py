@@ -186,3 +186,34 @@ def test_receiver_with_a_custom_schema_list(namespace: str, processes) -> None:
             assert receiver.frame_id >= 1
     with pytest.raises(ValueError):
         MultiprocessRGBDReceiver("bad namespace")
+
+
+def test_prefetching_receiver_returns_whole_new_frames_without_copying_in_the_caller(
+    namespace: str, processes
+) -> None:
+    with MultiprocessRGBDPublisher(SyntheticCamera, synthetic((320, 240), fps=60), namespace) as publisher:
+        processes.track(publisher.pid)
+        receiver = MultiprocessRGBDReceiver(namespace, prefetch=True)
+        try:
+            receiver.grab_images()
+            ids = [receiver.frame_id]
+            deadline = time.monotonic() + 10
+            while len(ids) < 20 and time.monotonic() < deadline:
+                if receiver.try_grab_images():
+                    ids.append(receiver.frame_id)
+                    assert workers.frame_is_consistent(receiver, stereo=False)
+                time.sleep(0.002)
+            assert len(ids) == 20 and ids == sorted(set(ids))
+            assert receiver.try_grab_images() is False or receiver.frame_id > ids[-1]
+        finally:
+            receiver.close()
+
+
+def test_prefetching_receiver_reports_a_missing_publisher(namespace: str) -> None:
+    receiver = MultiprocessRGBReceiver(namespace, timeout=0.5, prefetch=True)
+    try:
+        assert receiver.try_grab_images() is False
+        with pytest.raises(PublisherNotFoundError, match=namespace):
+            receiver.grab_images(timeout=1.0)
+    finally:
+        receiver.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -37,14 +38,25 @@ class SharedMemoryReceiver:
     connects lazily, waits for a publisher that has not started yet, and reconnects by itself when the
     publisher restarts (then `restarts` grows and frame ids start again at 1).
 
+    With `prefetch=True` a background thread copies every new frame as soon as it is published, so
+    `try_grab_images()` and `grab_images()` only swap buffers (microseconds): use it in a control loop
+    that must not spend the copy time itself. numpy copies release the GIL, so the thread barely
+    competes with the loop.
+
     Args:
         shared_memory_namespace: the publisher's namespace.
         schemas: the data to read; a subset of what the publisher writes. CameraSchema is added.
         timeout: default seconds `grab_images()` waits before raising.
-
+        prefetch: copy frames in a background thread (see above).
     """
 
-    def __init__(self, shared_memory_namespace: str, schemas: Sequence[Schema], timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        shared_memory_namespace: str,
+        schemas: Sequence[Schema],
+        timeout: float = 5.0,
+        prefetch: bool = False,
+    ) -> None:
         self.namespace = validate_namespace(shared_memory_namespace)
         chosen = list(schemas)
         if not any(isinstance(schema, CameraSchema) for schema in chosen):
@@ -60,7 +72,21 @@ class SharedMemoryReceiver:
         self._last_liveness_check = 0.0
         self.restarts = 0
         self.torn_reads = 0
+        # Prefetch: the copier fills `_back`, then swaps it with `_ready`; a grab swaps `_ready` and `_front`.
+        self._ready: dict[str, BaseIdl] = {}
+        self._ready_copy = 0
+        self._taken_copy = 0
+        self._copies = 0
+        self._prefetch_error: Exception | None = None
+        self._lock = threading.Condition()
+        self._stop_prefetch = threading.Event()
+        self._prefetcher: threading.Thread | None = None
         self._try_connect()
+        if prefetch:
+            self._prefetcher = threading.Thread(
+                target=self._prefetch_loop, name=f"prefetch[{self.namespace}]", daemon=True
+            )
+            self._prefetcher.start()
 
     # ------------------------------------------------------------------------------ connection
     @property
@@ -105,12 +131,14 @@ class SharedMemoryReceiver:
         if self._generation is not None and ring.generation != self._generation:
             self.restarts += 1
             logger.warning("publisher of namespace '%s' restarted; frame ids start again", self.namespace)
-        self._ring = ring
-        self._generation = ring.generation
-        self._lost_publisher = None
-        self._last_frame = 0
-        self._front = self._allocate(ring)
-        self._back = self._allocate(ring)
+        with self._lock:
+            self._ring = ring
+            self._generation = ring.generation
+            self._lost_publisher = None
+            self._last_frame = 0
+            self._front = self._allocate(ring)
+            self._back = self._allocate(ring)
+            self._ready = self._allocate(ring)
         return True
 
     def _allocate(self, ring: FrameRing) -> dict[str, BaseIdl]:
@@ -160,13 +188,43 @@ class SharedMemoryReceiver:
             if latest <= self._last_frame:
                 return False
             if ring.read_frame(latest, self._writable_back_buffers()):
-                self._front, self._back = self._back, self._front
                 self._last_frame = latest
-                for schema in self._schemas:
-                    schema.read_into_receiver(self._front[schema.name], self)
+                self._copies += 1
+                if self._prefetcher is None:
+                    self._front, self._back = self._back, self._front
+                    self._expose_front()
+                else:
+                    with self._lock:
+                        self._ready, self._back = self._back, self._ready
+                        self._ready_copy = self._copies
+                        self._lock.notify_all()
                 return True
             self.torn_reads += 1
         return False
+
+    def _expose_front(self) -> None:
+        for schema in self._schemas:
+            schema.read_into_receiver(self._front[schema.name], self)
+
+    def _take_prefetched(self) -> bool:
+        """Swaps in the frame the copier finished, if it is newer than the one last returned (under the lock)."""
+        if self._ready_copy <= self._taken_copy:
+            return False
+        self._front, self._ready = self._ready, self._front
+        self._taken_copy = self._ready_copy
+        self._expose_front()
+        return True
+
+    def _prefetch_loop(self) -> None:
+        while not self._stop_prefetch.is_set():
+            try:
+                self._wait_and_copy(min(self.timeout, 0.5))
+                self._prefetch_error = None
+            except FrameTimeoutError:
+                continue
+            except Exception as error:  # reported by the next grab; the copier keeps trying to reconnect
+                self._prefetch_error = error
+                self._stop_prefetch.wait(0.05)
 
     def try_grab_images(self) -> bool:
         """Takes the newest complete frame if it is newer than the last one returned; never blocks.
@@ -178,6 +236,13 @@ class SharedMemoryReceiver:
             PublisherGoneError: the publisher died or stopped and none has replaced it.
 
         """
+        if self._prefetcher is not None:
+            with self._lock:
+                if self._take_prefetched():
+                    return True
+            if self._prefetch_error is not None and not isinstance(self._prefetch_error, PublisherNotFoundError):
+                raise self._prefetch_error
+            return False
         ring = self._ring
         if ring is None:
             if not self._try_connect():
@@ -203,6 +268,24 @@ class SharedMemoryReceiver:
 
         """
         timeout = self.timeout if timeout is None else timeout
+        if self._prefetcher is None:
+            self._wait_and_copy(timeout)
+            return
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not self._take_prefetched():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    error = self._prefetch_error
+                    if error is not None:
+                        raise type(error)(str(error))
+                    raise FrameTimeoutError(
+                        f"no new frame on shared-memory namespace '{self.namespace}' within {timeout} s"
+                    )
+                self._lock.wait(min(remaining, _LIVENESS_CHECK_PERIOD_S))
+
+    def _wait_and_copy(self, timeout: float) -> None:
+        """Waits until a newer frame is complete and copies it (connecting and reconnecting as needed)."""
         deadline = time.monotonic() + timeout
         while True:
             ring = self._ring
@@ -242,7 +325,10 @@ class SharedMemoryReceiver:
 
     # ------------------------------------------------------------------------------ lifetime
     def close(self) -> None:
-        """Unmaps the shared memory (the publisher's segment is left alone)."""
+        """Stops the copier thread and unmaps the shared memory (the publisher's segment is left alone)."""
+        self._stop_prefetch.set()
+        if self._prefetcher is not None and self._prefetcher is not threading.current_thread():
+            self._prefetcher.join(2.0)
         if self._ring is not None:
             self._ring.close()
             self._ring = None

@@ -93,8 +93,8 @@ class MultiprocessStereoRGBDPublisher(CameraPublisher):
 class MultiprocessRGBReceiver(RGBMixin, CameraMixin, SharedMemoryReceiver):
     """RGB camera interface over a namespace (works on any publisher that writes RGB)."""
 
-    def __init__(self, shared_memory_namespace: str = "camera", timeout: float = 5.0) -> None:
-        SharedMemoryReceiver.__init__(self, shared_memory_namespace, rgb_schemas(), timeout)
+    def __init__(self, shared_memory_namespace: str = "camera", timeout: float = 5.0, prefetch: bool = False) -> None:
+        SharedMemoryReceiver.__init__(self, shared_memory_namespace, rgb_schemas(), timeout, prefetch)
 
 
 class MultiprocessRGBDReceiver(RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, SharedMemoryReceiver):
@@ -106,9 +106,10 @@ class MultiprocessRGBDReceiver(RGBMixin, DepthMixin, ConfidenceMixin, PointCloud
         enable_pointcloud: bool = False,
         enable_confidence: bool = False,
         timeout: float = 5.0,
+        prefetch: bool = False,
     ) -> None:
         schemas = rgbd_schemas(enable_pointcloud, enable_confidence)
-        SharedMemoryReceiver.__init__(self, shared_memory_namespace, schemas, timeout)
+        SharedMemoryReceiver.__init__(self, shared_memory_namespace, schemas, timeout, prefetch)
 
 
 class MultiprocessStereoRGBDReceiver(
@@ -122,6 +123,7 @@ class MultiprocessStereoRGBDReceiver(
         enable_pointcloud: bool = False,
         enable_confidence: bool = False,
         timeout: float = 5.0,
+        prefetch: bool = False,
     ) -> None:
         schemas = stereo_rgbd_schemas(enable_pointcloud, enable_confidence)
-        SharedMemoryReceiver.__init__(self, shared_memory_namespace, schemas, timeout)
+        SharedMemoryReceiver.__init__(self, shared_memory_namespace, schemas, timeout, prefetch)
