@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from airo_mp_camera.pipeline.mixins import (
     CameraMixin,
@@ -58,36 +59,34 @@ class MultiprocessRGBPublisher(CameraPublisher):
         super().__init__(camera_cls, camera_kwargs, rgb_schemas(), shared_memory_namespace, **options)
 
 
-class MultiprocessRGBDPublisher(CameraPublisher):
+class _DepthPublisher(CameraPublisher):
+    """A publisher whose schemas are chosen by `_choose_schemas(enable_pointcloud, enable_confidence)`."""
+
+    _choose_schemas: ClassVar[Callable[[bool, bool], list[Schema]]]
+
+    def __init__(
+        self,
+        camera_cls: type,
+        camera_kwargs: dict[str, Any] | None = None,
+        shared_memory_namespace: str = "camera",
+        enable_pointcloud: bool = False,
+        enable_confidence: bool = False,
+        **options: Any,
+    ) -> None:
+        schemas = type(self)._choose_schemas(enable_pointcloud, enable_confidence)
+        super().__init__(camera_cls, camera_kwargs, schemas, shared_memory_namespace, **options)
+
+
+class MultiprocessRGBDPublisher(_DepthPublisher):
     """Publishes RGB and depth, and optionally the confidence map and point cloud."""
 
-    def __init__(
-        self,
-        camera_cls: type,
-        camera_kwargs: dict[str, Any] | None = None,
-        shared_memory_namespace: str = "camera",
-        enable_pointcloud: bool = False,
-        enable_confidence: bool = False,
-        **options: Any,
-    ) -> None:
-        schemas = rgbd_schemas(enable_pointcloud, enable_confidence)
-        super().__init__(camera_cls, camera_kwargs, schemas, shared_memory_namespace, **options)
+    _choose_schemas = staticmethod(rgbd_schemas)
 
 
-class MultiprocessStereoRGBDPublisher(CameraPublisher):
+class MultiprocessStereoRGBDPublisher(_DepthPublisher):
     """Publishes both views, depth, and optionally the confidence map and point cloud."""
 
-    def __init__(
-        self,
-        camera_cls: type,
-        camera_kwargs: dict[str, Any] | None = None,
-        shared_memory_namespace: str = "camera",
-        enable_pointcloud: bool = False,
-        enable_confidence: bool = False,
-        **options: Any,
-    ) -> None:
-        schemas = stereo_rgbd_schemas(enable_pointcloud, enable_confidence)
-        super().__init__(camera_cls, camera_kwargs, schemas, shared_memory_namespace, **options)
+    _choose_schemas = staticmethod(stereo_rgbd_schemas)
 
 
 class MultiprocessRGBReceiver(RGBMixin, CameraMixin, SharedMemoryReceiver):
@@ -97,8 +96,10 @@ class MultiprocessRGBReceiver(RGBMixin, CameraMixin, SharedMemoryReceiver):
         SharedMemoryReceiver.__init__(self, shared_memory_namespace, rgb_schemas(), timeout, prefetch)
 
 
-class MultiprocessRGBDReceiver(RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, SharedMemoryReceiver):
-    """RGB-D camera interface; confidence and point cloud when enabled (the publisher must write them)."""
+class _DepthReceiver(SharedMemoryReceiver):
+    """A receiver whose schemas are chosen by `_choose_schemas(enable_pointcloud, enable_confidence)`."""
+
+    _choose_schemas: ClassVar[Callable[[bool, bool], list[Schema]]]
 
     def __init__(
         self,
@@ -108,22 +109,19 @@ class MultiprocessRGBDReceiver(RGBMixin, DepthMixin, ConfidenceMixin, PointCloud
         timeout: float = 5.0,
         prefetch: bool = False,
     ) -> None:
-        schemas = rgbd_schemas(enable_pointcloud, enable_confidence)
-        SharedMemoryReceiver.__init__(self, shared_memory_namespace, schemas, timeout, prefetch)
+        schemas = type(self)._choose_schemas(enable_pointcloud, enable_confidence)
+        super().__init__(shared_memory_namespace, schemas, timeout, prefetch)
+
+
+class MultiprocessRGBDReceiver(RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, _DepthReceiver):
+    """RGB-D camera interface; confidence and point cloud when enabled (the publisher must write them)."""
+
+    _choose_schemas = staticmethod(rgbd_schemas)
 
 
 class MultiprocessStereoRGBDReceiver(
-    StereoRGBMixin, RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, SharedMemoryReceiver
+    StereoRGBMixin, RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, _DepthReceiver
 ):
     """Stereo RGB-D camera interface: `view="right"`, `pose_of_right_view_in_left_view`."""
 
-    def __init__(
-        self,
-        shared_memory_namespace: str = "camera",
-        enable_pointcloud: bool = False,
-        enable_confidence: bool = False,
-        timeout: float = 5.0,
-        prefetch: bool = False,
-    ) -> None:
-        schemas = stereo_rgbd_schemas(enable_pointcloud, enable_confidence)
-        SharedMemoryReceiver.__init__(self, shared_memory_namespace, schemas, timeout, prefetch)
+    _choose_schemas = staticmethod(stereo_rgbd_schemas)
