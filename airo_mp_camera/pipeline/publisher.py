@@ -7,6 +7,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -168,6 +169,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
             {s.name: s.wrap(ring.slot_views(slot)[s.name]) for s in self._schemas} for slot in range(ring.n_slots)
         ]
         frame_id = 0
+        failed = False
         try:
             while not (stop.is_set() or self._stop_event.is_set()) and os.getppid() == parent:
                 camera.grab_images()
@@ -182,6 +184,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
                 if frame_id == 1:
                     self._status_writer.send(("ready", ""))
         except BaseException as error:
+            failed = True
             logger.error("publisher '%s' stopped: %s: %s", self.namespace, type(error).__name__, error)
             if frame_id == 0:
                 self._status_writer.send(("error", f"{type(error).__name__}: {error}"))
@@ -191,3 +194,5 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
             close = getattr(camera, "close", None)
             if callable(close):
                 close()
+        if failed:
+            sys.exit(1)
