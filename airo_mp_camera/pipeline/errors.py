@@ -11,10 +11,6 @@ class InvalidNamespaceError(SharedMemoryCameraError, ValueError):
     """The shared-memory namespace is not a valid name (checked before any shared memory is touched)."""
 
 
-class NamespaceInUseError(SharedMemoryCameraError):
-    """A live publisher already owns the namespace."""
-
-
 class PublisherNotFoundError(SharedMemoryCameraError, TimeoutError):
     """No publisher appeared on the namespace within the timeout."""
 
@@ -33,3 +29,7 @@ class SchemaMismatchError(SharedMemoryCameraError):
 
 class PublisherStartError(SharedMemoryCameraError):
     """The publisher process failed to open its camera or its shared memory."""
+
+
+class NamespaceInUseError(PublisherStartError):
+    """A live publisher already owns the namespace (raised by `CameraPublisher.start()` too)."""

@@ -15,7 +15,7 @@ from multiprocessing.sharedctypes import Synchronized
 from types import FrameType
 from typing import Any
 
-from airo_mp_camera.pipeline.errors import PublisherStartError
+from airo_mp_camera.pipeline.errors import NamespaceInUseError, PublisherStartError
 from airo_mp_camera.pipeline.frame_ring import FrameRing, segment_path
 from airo_mp_camera.pipeline.namespace import validate_namespace
 from airo_mp_camera.pipeline.schemas import CameraSchema, FrameStamp, Schema, buffer_arrays
@@ -84,7 +84,8 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         """Spawns the process and waits until it published its first frame.
 
         Raises:
-            PublisherStartError: the child failed; its message says why.
+            NamespaceInUseError: a live publisher already owns the namespace.
+            PublisherStartError: the child failed otherwise; its message says why.
 
         """
         super().start()
@@ -95,7 +96,12 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
                 if status == "ready":
                     return
                 self.join(5.0)
-                raise PublisherStartError(f"camera publisher of namespace '{self.namespace}' failed: {message}")
+                error = (
+                    NamespaceInUseError
+                    if message.startswith(f"{NamespaceInUseError.__name__}:")
+                    else PublisherStartError
+                )
+                raise error(f"camera publisher of namespace '{self.namespace}' failed: {message}")
             if not self.is_alive():
                 raise PublisherStartError(
                     f"camera publisher of namespace '{self.namespace}' exited with code {self.exitcode} before "
