@@ -6,7 +6,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from airo_ipc.cyclone_shm.idl_shared_memory.base_idl import BaseIdl
@@ -28,6 +28,13 @@ _READ_ATTEMPTS = 8
 # References to an array we own: the buffer's attribute, the loop variable and getrefcount's argument.
 _OWN_REFERENCES = 3
 
+ArrayAllocator = Callable[[tuple[int, ...], np.dtype], np.ndarray]
+"""Makes a receiver's own (zeroed or empty) array of a shape and dtype, e.g. one backed by a ROS message's storage."""
+
+
+def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    return np.zeros(shape, dtype)
+
 
 class SharedMemoryReceiver:
     """Reads the newest frame of a namespace; configured with schemas, exposed through mixins.
@@ -48,6 +55,8 @@ class SharedMemoryReceiver:
         schemas: the data to read; a subset of what the publisher writes. CameraSchema is added.
         timeout: default seconds `grab_images()` waits before raising.
         prefetch: copy frames in a background thread (see above).
+        allocator: makes the arrays frames are copied into (default: numpy); the ROS bridge passes one
+            whose arrays are views of message storage, so the one copy out of shared memory is the message.
     """
 
     def __init__(
@@ -56,6 +65,7 @@ class SharedMemoryReceiver:
         schemas: Sequence[Schema],
         timeout: float = 5.0,
         prefetch: bool = False,
+        allocator: ArrayAllocator | None = None,
     ) -> None:
         self.namespace = validate_namespace(shared_memory_namespace)
         chosen = list(schemas)
@@ -63,6 +73,7 @@ class SharedMemoryReceiver:
             chosen.insert(0, CameraSchema())
         self._schemas = chosen
         self.timeout = timeout
+        self._allocator: ArrayAllocator = allocator or _zeros
         self._ring: FrameRing | None = None
         self._generation: int | None = None
         self._lost_publisher: str | None = None
@@ -144,7 +155,9 @@ class SharedMemoryReceiver:
     def _allocate(self, ring: FrameRing) -> dict[str, BaseIdl]:
         buffers = {}
         for schema in self._schemas:
-            arrays = {name: np.zeros(shape, dtype) for name, (shape, dtype) in ring.field_specs(schema.name).items()}
+            arrays = {
+                name: self._allocator(shape, dtype) for name, (shape, dtype) in ring.field_specs(schema.name).items()
+            }
             buffers[schema.name] = schema.wrap(arrays)
         return buffers
 
@@ -175,7 +188,7 @@ class SharedMemoryReceiver:
             for name in list(arrays):
                 array = getattr(buffer, name)
                 if sys.getrefcount(array) > _OWN_REFERENCES + 1:  # + the `arrays` dict
-                    fresh = np.empty_like(array)
+                    fresh = self._allocator(array.shape, array.dtype)
                     setattr(buffer, name, fresh)
                     arrays[name] = fresh
                 del array

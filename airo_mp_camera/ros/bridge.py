@@ -1,0 +1,330 @@
+"""The bridge: one more shared-memory receiver, whose frames become sensor_msgs topics.
+
+A thread grabs each new frame from shared memory (blocking on the futex, never polling) and, for every
+stream that has subscribers and whose rate limit allows it, builds that stream's message from the frame
+and publishes it. All topics of one frame carry its capture time. A stream nobody subscribes to costs
+nothing but a subscriber-count check; the camera process and the native receivers never wait for the
+bridge, so a slow or stalled subscriber can at worst make the bridge skip frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from rclpy.node import Node
+from rclpy.publisher import Publisher
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from std_msgs.msg import Header
+
+from airo_mp_camera.pipeline.errors import (
+    FrameTimeoutError,
+    PublisherGoneError,
+    PublisherNotFoundError,
+    SchemaMismatchError,
+)
+from airo_mp_camera.pipeline.frame_ring import FrameRing
+from airo_mp_camera.pipeline.mixins import ConfidenceMixin, DepthMixin, PointCloudMixin, RGBMixin, StereoRGBMixin
+from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
+from airo_mp_camera.pipeline.schemas import (
+    CameraSchema,
+    ConfidenceSchema,
+    DepthSchema,
+    PointCloudSchema,
+    RGBSchema,
+    Schema,
+    StereoRGBSchema,
+)
+from airo_mp_camera.ros.messages import (
+    CompressedImageBuilder,
+    DepthMillimetreBuilder,
+    ImageBuilder,
+    PointCloudBuilder,
+    camera_info,
+    header,
+    message_backed_array,
+)
+from airo_mp_camera.ros.parameters import BridgeConfig, StreamConfig
+
+logger = logging.getLogger(__name__)
+
+# Which shared-memory schema each stream needs.
+STREAM_SCHEMAS: dict[str, type[Schema]] = {
+    "rgb": RGBSchema,
+    "depth": DepthSchema,
+    "right": StereoRGBSchema,
+    "confidence": ConfidenceSchema,
+    "points": PointCloudSchema,
+}
+_LATENCY_WINDOW = 300
+_WAIT_FOR_PUBLISHER_S = 0.2
+
+
+def qos_profile(stream: StreamConfig) -> QoSProfile:
+    """The QoS of a stream's topics (keep last; reliability and depth from its parameters)."""
+    reliability = ReliabilityPolicy.RELIABLE if stream.reliability == "reliable" else ReliabilityPolicy.BEST_EFFORT
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=stream.qos_depth, reliability=reliability)
+
+
+class RateLimit:
+    """Lets through at most `max_rate` events per second (every event when 0), without drifting."""
+
+    def __init__(self, max_rate: float) -> None:
+        self.period = 1.0 / max_rate if max_rate > 0 else 0.0
+        self._next = 0.0
+
+    def allow(self, now: float) -> bool:
+        if self.period == 0.0:
+            return True
+        if now < self._next:
+            return False
+        # Schedule on a grid; after a pause, start again from now rather than bursting to catch up.
+        self._next = self._next + self.period if now - self._next < self.period else now + self.period
+        return True
+
+
+@dataclass
+class StreamStats:
+    """What a stream did: messages published, conversions done, and capture-to-publish latencies."""
+
+    published: int = 0
+    converted: int = 0
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCY_WINDOW))
+
+    def latency_p50_ms(self) -> float:
+        return float(np.median(self.latencies) * 1000.0) if self.latencies else float("nan")
+
+
+class BridgeReceiver(RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, StereoRGBMixin, SharedMemoryReceiver):
+    """A receiver exposing every stream; the bridge reads only those its schemas carry."""
+
+
+class _Stream:
+    """The topics of one stream: the image (or cloud), its camera_info, and a compressed twin for images."""
+
+    def __init__(self, node: Node, name: str, config: StreamConfig, compressed: bool) -> None:
+        self.name = name
+        self.config = config
+        self.limit = RateLimit(config.max_rate)
+        self.stats = StreamStats()
+        qos = qos_profile(config)
+        self.main: Publisher
+        self.info: Publisher | None = None
+        self.compressed: Publisher | None = None
+        if name == "points":
+            self.main = node.create_publisher(PointCloud2, "~/points", qos)
+            return
+        self.main = node.create_publisher(Image, f"~/{name}/image_raw", qos)
+        if name != "confidence":
+            self.info = node.create_publisher(CameraInfo, f"~/{name}/camera_info", qos)
+        if compressed:
+            self.compressed = node.create_publisher(CompressedImage, f"~/{name}/image_raw/compressed", qos)
+
+    def wanted(self) -> tuple[bool, bool, bool]:
+        """Whether the main topic, camera_info and the compressed topic have subscribers."""
+        return (
+            self.main.get_subscription_count() > 0,
+            self.info is not None and self.info.get_subscription_count() > 0,
+            self.compressed is not None and self.compressed.get_subscription_count() > 0,
+        )
+
+    def subscribers(self) -> int:
+        return sum(p.get_subscription_count() for p in (self.main, self.info, self.compressed) if p is not None)
+
+
+class Bridge:
+    """Bridges a shared-memory namespace to ROS topics under `node` (~/rgb/image_raw, ~/points, ...).
+
+    Args:
+        node: the ROS node that owns the publishers.
+        config: validated bridge parameters.
+        clock: wall clock in seconds since the epoch (capture times use the same clock).
+    """
+
+    def __init__(self, node: Node, config: BridgeConfig, clock: Callable[[], float] = time.time) -> None:
+        self.node = node
+        self.config = config
+        self._clock = clock
+        self.streams = {
+            name: _Stream(node, name, stream, compressed=name in ("rgb", "right"))
+            for name, stream in config.streams.items()
+            if stream.enabled
+        }
+        self._images = {name: ImageBuilder() for name in self.streams}
+        self._depth_mm = DepthMillimetreBuilder()
+        self._cloud = PointCloudBuilder()
+        self._compressors: dict[str, CompressedImageBuilder] = {}
+        self._receiver: BridgeReceiver | None = None
+        self._available: set[str] = set()
+        self._warned_missing: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"bridge[{config.namespace}]", daemon=True)
+        # Counters read by diagnostics (written by the bridge thread only).
+        self.frames = 0
+        self.dropped = 0
+        self.last_frame_id = 0
+        self.last_frame_time = 0.0
+        self.publisher_alive = False
+        self.status = "waiting for a publisher"
+        self.grab_times: deque[float] = deque(maxlen=_LATENCY_WINDOW)
+
+    # ------------------------------------------------------------------------------ lifetime
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if self._receiver is not None:
+            self._receiver.close()
+            self._receiver = None
+
+    @property
+    def restarts(self) -> int:
+        """How often the shared-memory publisher restarted while bridged."""
+        return self._receiver.restarts if self._receiver is not None else 0
+
+    # ------------------------------------------------------------------------------ loop
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception as error:  # never let the thread die silently: report, back off, go on
+                self.status = f"{type(error).__name__}: {error}"
+                logger.exception("bridge of namespace '%s' failed", self.config.namespace)
+                self.node.get_logger().error(f"bridge failed: {self.status}")
+                self._stop.wait(1.0)
+
+    def _connect(self) -> BridgeReceiver | None:
+        """A receiver for the enabled streams the publisher writes, once the publisher is there."""
+        ring = FrameRing.attach(self.config.namespace)
+        if ring is None:
+            return None
+        try:
+            published = set(ring.layout)
+        finally:
+            ring.close()
+        schemas: list[Schema] = [CameraSchema()]
+        self._available = set()
+        for name in self.streams:
+            schema = STREAM_SCHEMAS[name]()
+            if schema.name in published:
+                self._available.add(name)
+                if schema not in schemas:
+                    schemas.append(schema)
+            elif name not in self._warned_missing:
+                self._warned_missing.add(name)
+                self.node.get_logger().warning(
+                    f"stream '{name}' is enabled but the publisher of namespace '{self.config.namespace}' "
+                    f"does not write it (it writes {sorted(published)}); its topics stay silent"
+                )
+        return BridgeReceiver(
+            self.config.namespace, schemas, timeout=self.config.grab_timeout, allocator=message_backed_array
+        )
+
+    def _step(self) -> None:
+        receiver = self._receiver
+        if receiver is None:
+            receiver = self._receiver = self._connect()
+            if receiver is None:
+                self._stop.wait(_WAIT_FOR_PUBLISHER_S)
+                return
+        generation = receiver.publisher_generation
+        try:
+            receiver.grab_images()
+        except FrameTimeoutError:
+            self.status = f"no frame for {self.config.grab_timeout} s (publisher alive but stalled)"
+            return
+        except (PublisherGoneError, PublisherNotFoundError) as error:
+            if self.publisher_alive or self.status != str(error):
+                self.node.get_logger().error(f"{error}")
+            self.publisher_alive = False
+            self.status = str(error)
+            return
+        except SchemaMismatchError as error:  # a restarted publisher writes other schemas: connect anew
+            self.node.get_logger().warning(f"{error}; reconnecting")
+            receiver.close()
+            self._receiver = None
+            self._stop.wait(_WAIT_FOR_PUBLISHER_S)
+            return
+        if not self.publisher_alive:
+            self.node.get_logger().info(f"receiving frames from shared-memory namespace '{self.config.namespace}'")
+        self.publisher_alive = True
+        self.status = "ok"
+        frame_id = receiver.frame_id
+        if generation == receiver.publisher_generation and self.last_frame_id and frame_id > self.last_frame_id:
+            self.dropped += frame_id - self.last_frame_id - 1
+        self.last_frame_id = frame_id
+        self.frames += 1
+        now = self._clock()
+        self.last_frame_time = now
+        self.grab_times.append(now)
+        self._publish_frame(receiver, now)
+
+    # ------------------------------------------------------------------------------ messages
+    def _publish_frame(self, receiver: BridgeReceiver, now: float) -> None:
+        captured = receiver.capture_timestamp
+        frame_header = None
+        for name, stream in self.streams.items():
+            if name not in self._available:
+                continue
+            main, info, compressed = stream.wanted()
+            if not (main or info or compressed) or not stream.limit.allow(now):
+                continue
+            if frame_header is None:
+                frame_header = header(captured, self.config.left_frame)
+            right = name == "right"
+            stream_header = header(captured, self.config.right_frame) if right else frame_header
+            stream.stats.converted += 1
+            if main:
+                stream.main.publish(self._main_message(name, receiver, stream_header))
+            if compressed and stream.compressed is not None:
+                view = "right" if right else "left"
+                stream.compressed.publish(
+                    self._compressor(name).build(receiver.retrieve_rgb_image_as_int(view), stream_header)
+                )
+            if info and stream.info is not None:
+                stream.info.publish(self._camera_info(receiver, right, stream_header))
+            stream.stats.published += 1
+            stream.stats.latencies.append(self._clock() - captured)
+
+    def _main_message(self, name: str, receiver: BridgeReceiver, stream_header: Header) -> Image | PointCloud2:
+        if name == "rgb":
+            return self._images[name].build(receiver.retrieve_rgb_image_as_int(), stream_header)
+        if name == "right":
+            return self._images[name].build(receiver.retrieve_rgb_image_as_int("right"), stream_header)
+        if name == "confidence":
+            return self._images[name].build(receiver.retrieve_confidence_map(), stream_header)
+        if name == "depth":
+            depth = receiver.retrieve_depth_map()
+            if self.config.depth_encoding == "16UC1":
+                return self._depth_mm.build(depth, stream_header)
+            return self._images[name].build(depth, stream_header)
+        cloud = receiver.retrieve_colored_point_cloud()
+        assert cloud.colors is not None
+        width, height = receiver.resolution
+        organized = (height, width) if self.config.points_organized and len(cloud.points) == width * height else None
+        return self._cloud.build(cloud.points, cloud.colors, stream_header, organized)
+
+    def _camera_info(self, receiver: BridgeReceiver, right: bool, stream_header: Header) -> CameraInfo:
+        width, height = receiver.resolution
+        distortion = receiver.distortion_coefficients()
+        if not right:
+            return camera_info(receiver.intrinsics_matrix(), distortion, width, height, stream_header)
+        baseline = float(receiver.pose_of_right_view_in_left_view[0, 3])
+        return camera_info(receiver.intrinsics_matrix("right"), distortion, width, height, stream_header, baseline)
+
+    def _compressor(self, name: str) -> CompressedImageBuilder:
+        if name not in self._compressors:
+            config = self.config
+            self._compressors[name] = CompressedImageBuilder(
+                config.compressed_format, config.jpeg_quality, config.png_level
+            )
+        return self._compressors[name]

@@ -1,0 +1,243 @@
+"""The ROS node behind `camera_node` and `bridge_node`: parameters, the bridge, diagnostics, the hosted camera."""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
+
+from airo_mp_camera.pipeline.errors import PublisherStartError, SharedMemoryCameraError
+from airo_mp_camera.pipeline.publisher import CameraPublisher
+from airo_mp_camera.pipeline.schemas import (
+    CameraSchema,
+    ConfidenceSchema,
+    DepthSchema,
+    PointCloudSchema,
+    RGBSchema,
+    Schema,
+    StereoRGBSchema,
+)
+from airo_mp_camera.ros.bridge import Bridge
+from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
+from airo_mp_camera.ros.parameters import (
+    BRIDGE_SPECS,
+    CAMERA_SPECS,
+    CONSUMER_SPECS,
+    BridgeConfig,
+    CameraConfig,
+    ParameterError,
+    ParameterSpec,
+    bridge_config,
+    camera_config,
+    check_unknown,
+)
+
+CAMERA_CLASSES = {
+    "synthetic": ("airo_mp_camera.cameras.synthetic", "SyntheticCamera"),
+    "zed": ("airo_mp_camera.cameras.zed", "ZedCamera"),
+    "replay": ("airo_mp_camera.cameras.replay", "ReplayCamera"),
+}
+MAX_CAMERA_RESTARTS = 3
+_WATCH_PERIOD_S = 0.5
+
+
+def camera_class(camera_type: str) -> type:
+    """The camera class of a camera type, imported only when asked for (pyzed, rosbags are optional)."""
+    module_name, class_name = CAMERA_CLASSES[camera_type]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ParameterError(f"camera_type '{camera_type}' is not available: {error}") from error
+    camera_cls: type = getattr(module, class_name)
+    return camera_cls
+
+
+def publisher_schemas(config: BridgeConfig) -> list[Schema]:
+    """What the hosted publisher writes: metadata and RGB always, the rest as the streams ask."""
+    schemas: list[Schema] = [CameraSchema(), RGBSchema()]
+    optional = [
+        ("depth", DepthSchema()),
+        ("confidence", ConfidenceSchema()),
+        ("points", PointCloudSchema()),
+        ("right", StereoRGBSchema()),
+    ]
+    schemas += [schema for stream, schema in optional if config.streams[stream].enabled]
+    return schemas
+
+
+class CameraBridgeNode(Node):
+    """Declares and validates its parameters, bridges a namespace, and hosts its camera when asked.
+
+    Raises:
+        ParameterError: a parameter is unknown, of the wrong type, or out of range.
+        PublisherStartError: the hosted camera could not start.
+    """
+
+    def __init__(self, node_name: str, host_camera: bool) -> None:
+        super().__init__(node_name)
+        specs = BRIDGE_SPECS + CONSUMER_SPECS + (CAMERA_SPECS if host_camera else ())
+        check_unknown(getattr(self, "_parameter_overrides", {}).keys(), specs)
+        values = self._declare(specs)
+        self.consumer_values = {spec.name: spec.check(values[spec.name]) for spec in CONSUMER_SPECS}
+        self.bridge_config = bridge_config(values, self.get_name())
+        self.camera_config: CameraConfig | None = camera_config(values) if host_camera else None
+        self.publisher: CameraPublisher | None = None
+        self.camera_restarts = 0
+        self._camera_error: str | None = None
+        self.bridge: Bridge | None = None
+        if self.camera_config is not None:
+            self._camera_cls = camera_class(self.camera_config.camera_type)
+            self._start_camera()
+        try:
+            if self.camera_config is not None:
+                self.create_timer(_WATCH_PERIOD_S, self._watch_camera)
+            self.bridge = Bridge(self, self.bridge_config)
+            self.diagnostics = DiagnosticsReporter(
+                self.bridge, f"{self.get_name()}: shared-memory camera", self._camera_state
+            )
+            self._diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+            self.create_timer(self.bridge_config.diagnostics_period, self._publish_diagnostics)
+            self.bridge.start()
+        except BaseException:
+            self.close()
+            raise
+        self.get_logger().info(self._summary())
+
+    def _declare(self, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for spec in specs:
+            descriptor = ParameterDescriptor(
+                description=spec.description, additional_constraints=f"Allowed: {spec.allowed}.", dynamic_typing=True
+            )
+            values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
+        return values
+
+    def _summary(self) -> str:
+        streams = [name for name, stream in self.bridge_config.streams.items() if stream.enabled]
+        hosted = f"hosting a {self.camera_config.camera_type} camera, " if self.camera_config else ""
+        return (
+            f"{hosted}bridging shared-memory namespace '{self.bridge_config.namespace}' "
+            f"to {self.get_namespace().rstrip('/')}/{self.get_name()}: streams {', '.join(streams)}"
+        )
+
+    # ------------------------------------------------------------------------------ hosted camera
+    def _start_camera(self) -> None:
+        assert self.camera_config is not None
+        publisher = CameraPublisher(
+            self._camera_cls,
+            self.camera_config.camera_kwargs,
+            publisher_schemas(self.bridge_config),
+            self.bridge_config.namespace,
+        )
+        publisher.start()
+        self.publisher = publisher
+
+    def _watch_camera(self) -> None:
+        """Restarts the camera process if it died, a bounded number of times."""
+        publisher = self.publisher
+        if publisher is None or publisher.is_alive():
+            return
+        self._camera_error = f"camera process exited with code {publisher.exitcode}"
+        if self.camera_restarts >= MAX_CAMERA_RESTARTS:
+            self.get_logger().fatal(f"{self._camera_error}; gave up after {MAX_CAMERA_RESTARTS} restarts")
+            self.publisher = None
+            raise SystemExit(1)
+        self.camera_restarts += 1
+        self.get_logger().error(f"{self._camera_error}; restarting it ({self.camera_restarts}/{MAX_CAMERA_RESTARTS})")
+        publisher.stop()
+        try:
+            self._start_camera()
+            self._camera_error = None
+        except PublisherStartError as error:
+            self._camera_error = str(error)
+            self.get_logger().error(f"camera restart failed: {error}")
+            time.sleep(1.0)
+
+    def _camera_state(self) -> tuple[list[tuple[str, str]], str | None]:
+        if self.camera_config is None:
+            return [], None
+        alive = self.publisher is not None and self.publisher.is_alive()
+        values = [
+            ("camera type", self.camera_config.camera_type),
+            ("camera process alive", str(alive)),
+            ("camera restarts", str(self.camera_restarts)),
+            ("frames published", str(self.publisher.frames_published if self.publisher else 0)),
+        ]
+        return values, None if alive else (self._camera_error or "camera process not running")
+
+    def _publish_diagnostics(self) -> None:
+        self._diagnostics_publisher.publish(self.diagnostics.report())
+
+    # ------------------------------------------------------------------------------ shutdown
+    def close(self) -> None:
+        """Stops the bridge and the camera process (removing its shared memory)."""
+        if self.bridge is not None:
+            self.bridge.stop()
+        if self.publisher is not None:
+            self.publisher.stop()
+            self.publisher = None
+
+
+def run(node_name: str, host_camera: bool, args: Sequence[str] | None = None) -> int:
+    """Runs a node until SIGINT/SIGTERM; returns the process exit code (2 for bad parameters).
+
+    SIGINT and SIGTERM are handled here, not by rclpy, so that shutdown is ordered: the bridge stops
+    publishing, the camera process stops and removes its shared memory, then ROS shuts down.
+    """
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        rclpy.init(args=list(args) if args is not None else None, signal_handler_options=SignalHandlerOptions.NO)
+    except Exception as error:  # e.g. a --params-file that does not exist or does not parse
+        print(f"[{node_name}] cannot start: {error}".strip(), file=sys.stderr)
+        return 2
+    node: CameraBridgeNode | None = None
+    code = 0
+    try:
+        node = CameraBridgeNode(node_name, host_camera)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        while not stop.is_set():
+            executor.spin_once(timeout_sec=0.1)
+    except ParameterError as error:
+        print(f"[{node_name}] invalid parameters: {error}", file=sys.stderr)
+        code = 2
+    except (PublisherStartError, SharedMemoryCameraError) as error:
+        print(f"[{node_name}] camera failed to start: {error}", file=sys.stderr)
+        code = 1
+    except SystemExit as exit_request:
+        code = int(exit_request.code or 0)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+def main_camera_node(args: Sequence[str] | None = None) -> None:
+    """`ros2 run airo_mp_camera camera_node`: hosts the camera and bridges it."""
+    sys.exit(run("camera", host_camera=True, args=sys.argv if args is None else args))
+
+
+def main_bridge_node(args: Sequence[str] | None = None) -> None:
+    """`ros2 run airo_mp_camera bridge_node`: bridges a namespace whose publisher runs elsewhere."""
+    sys.exit(run("camera_bridge", host_camera=False, args=sys.argv if args is None else args))

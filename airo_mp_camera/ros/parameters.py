@@ -1,0 +1,310 @@
+"""ROS parameters of the camera and bridge nodes: declared once, typed, validated, described.
+
+Every parameter is listed here with its default, its description and what is allowed. A node declares
+the specs it needs, reads them back, and turns them into a frozen config; a bad value stops the node at
+start with a `ParameterError` that names the parameter and what is allowed. Parameters come from
+`config/*.yaml` (`--ros-args --params-file`), the launch file, or `-p name:=value`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airo_mp_camera.pipeline.errors import InvalidNamespaceError
+from airo_mp_camera.pipeline.namespace import validate_namespace
+
+Value = bool | int | float | str
+
+STREAMS = ("rgb", "depth", "right", "confidence", "points")
+"""Bridged streams; each has `<stream>.enable`, `.max_rate`, `.qos_reliability` and `.qos_depth`."""
+CAMERA_TYPES = ("synthetic", "zed", "replay")
+RELIABILITIES = ("reliable", "best_effort")
+DEPTH_ENCODINGS = ("32FC1", "16UC1")
+COMPRESSED_FORMATS = ("jpeg", "png")
+ZED_RESOLUTIONS = ("HD2K", "HD1080", "HD1200", "HD720", "SVGA", "VGA")
+ZED_DEPTH_MODES = ("NEURAL", "NEURAL_LIGHT", "NEURAL_PLUS", "NONE")
+# Parameters every rclpy node accepts; never reported as unknown.
+_RCLPY_PARAMETERS = frozenset({"use_sim_time", "start_type_description_service"})
+
+
+class ParameterError(ValueError):
+    """A parameter has a wrong type or value, or is unknown; the message names it and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter: its name, default (which fixes its type), description and allowed values."""
+
+    name: str
+    default: Value
+    description: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+
+    @property
+    def allowed(self) -> str:
+        """What is allowed, in words."""
+        kind = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}[type(self.default)]
+        if self.choices:
+            return f"one of {', '.join(self.choices)}"
+        if self.minimum is not None and self.maximum is not None:
+            return f"{kind} from {self.minimum:g} to {self.maximum:g}"
+        if self.minimum is not None:
+            return f"{kind} {'>' if self.exclusive_minimum else '>='} {self.minimum:g}"
+        return kind
+
+    def check(self, value: Any) -> Value:
+        """The value converted to the spec's type, or a ParameterError naming the parameter."""
+        expected = type(self.default)
+        if expected is float and type(value) is int:
+            value = float(value)  # `fps: 30` in YAML is an integer; accept it for a number
+        if type(value) is not expected:
+            raise ParameterError(
+                f"parameter '{self.name}' must be {self.allowed}, got {type(value).__name__} {value!r}"
+            )
+        if self.choices and value not in self.choices:
+            raise ParameterError(f"parameter '{self.name}' must be {self.allowed}, got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            too_small = self.minimum is not None and (
+                value <= self.minimum if self.exclusive_minimum else value < self.minimum
+            )
+            too_large = self.maximum is not None and value > self.maximum
+            if too_small or too_large or (isinstance(value, float) and not math.isfinite(value)):
+                raise ParameterError(f"parameter '{self.name}' must be {self.allowed}, got {value!r}")
+        return value
+
+
+def _stream_specs(stream: str, enabled: bool, what: str) -> list[ParameterSpec]:
+    return [
+        ParameterSpec(f"{stream}.enable", enabled, f"Publish {what}."),
+        ParameterSpec(
+            f"{stream}.max_rate",
+            0.0,
+            f"Most messages per second on the {stream} topics; 0 publishes every camera frame.",
+            minimum=0.0,
+        ),
+        ParameterSpec(
+            f"{stream}.qos_reliability",
+            "reliable",
+            f"QoS reliability of the {stream} topics. 'reliable' (REP-2003) is accepted by every subscriber, "
+            "rviz2 and ros2 bag included; a slow subscriber never slows the camera either way.",
+            choices=RELIABILITIES,
+        ),
+        ParameterSpec(f"{stream}.qos_depth", 2, f"QoS history depth (keep last) of the {stream} topics.", minimum=1),
+    ]
+
+
+BRIDGE_SPECS: tuple[ParameterSpec, ...] = (
+    ParameterSpec(
+        "namespace",
+        "",
+        "Shared-memory namespace of the camera publisher (ROS-style, e.g. 'camera' or 'robot/zed'); "
+        "empty: the node's name.",
+    ),
+    ParameterSpec(
+        "camera_name",
+        "",
+        "Prefix of the optical frame ids (<camera_name>_left_camera_optical_frame); empty: the node's name.",
+    ),
+    *_stream_specs("rgb", True, "the left RGB image and its camera_info (and rgb/image_raw/compressed)"),
+    *_stream_specs("depth", True, "the depth image, aligned with the left view, and its camera_info"),
+    *_stream_specs("right", False, "the right RGB image and its camera_info (stereo cameras)"),
+    *_stream_specs("confidence", False, "the depth confidence map (32FC1, ZED convention: 1 best, 100 worst)"),
+    *_stream_specs("points", False, "the colored point cloud (PointCloud2 with float32 x, y, z, rgb)"),
+    ParameterSpec(
+        "depth.encoding",
+        "32FC1",
+        "Depth image encoding: 32FC1 in metres (REP-118) or 16UC1 in millimetres.",
+        choices=DEPTH_ENCODINGS,
+    ),
+    ParameterSpec(
+        "points.organized",
+        True,
+        "Organised cloud (height x width, NaN for invalid points) or dense (height 1, valid points only).",
+    ),
+    ParameterSpec(
+        "compressed.format",
+        "jpeg",
+        "Encoding of the <image>/compressed topics (image_transport naming).",
+        choices=COMPRESSED_FORMATS,
+    ),
+    ParameterSpec("compressed.jpeg_quality", 80, "JPEG quality of the compressed topics.", minimum=1, maximum=100),
+    ParameterSpec("compressed.png_level", 3, "PNG compression level of the compressed topics.", minimum=0, maximum=9),
+    ParameterSpec(
+        "grab_timeout",
+        1.0,
+        "Seconds the bridge waits for a frame before it reports the camera as stalled.",
+        minimum=0.0,
+        exclusive_minimum=True,
+    ),
+    ParameterSpec(
+        "diagnostics_period",
+        1.0,
+        "Seconds between /diagnostics messages.",
+        minimum=0.0,
+        exclusive_minimum=True,
+    ),
+)
+
+CAMERA_SPECS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("camera_type", "synthetic", "Camera hosted by the node's publisher process.", choices=CAMERA_TYPES),
+    ParameterSpec("width", 1280, "Image width of the synthetic camera, in pixels.", minimum=16, maximum=8192),
+    ParameterSpec("height", 720, "Image height of the synthetic camera, in pixels.", minimum=16, maximum=8192),
+    ParameterSpec(
+        "fps",
+        30.0,
+        "Frame rate of the synthetic and ZED cameras.",
+        minimum=0.0,
+        maximum=1000.0,
+        exclusive_minimum=True,
+    ),
+    ParameterSpec("zed.resolution", "HD720", "ZED resolution.", choices=ZED_RESOLUTIONS),
+    ParameterSpec("zed.depth_mode", "NEURAL", "ZED depth mode.", choices=ZED_DEPTH_MODES),
+    ParameterSpec("zed.serial_number", 0, "Serial number of the ZED to open; 0: the first found.", minimum=0),
+    ParameterSpec("zed.svo_file", "", "Play this SVO/SVO2 file instead of a live camera; empty: live."),
+    ParameterSpec("zed.svo_loop", False, "Loop the SVO file; otherwise the camera stops at its end."),
+    ParameterSpec("replay.bag_path", "", "rosbag2 directory to replay (camera_type replay)."),
+    ParameterSpec(
+        "replay.rate",
+        1.0,
+        "Replay speed: 1.0 the recorded rate, 2.0 twice as fast, 0 as fast as possible.",
+        minimum=0.0,
+    ),
+    ParameterSpec("replay.loop", True, "Start the bag again at its end; otherwise the camera stops."),
+)
+
+CONSUMER_SPECS: tuple[ParameterSpec, ...] = (
+    ParameterSpec("rerun.enable", False, "Start a Rerun logger process on the namespace (needs rerun-sdk)."),
+    ParameterSpec("rerun.rrd_path", "", "Log to this .rrd file; empty: spawn (or connect to) a Rerun viewer."),
+    ParameterSpec("recording.start_on_launch", False, "Start recording the rgb stream to a video at start-up."),
+    ParameterSpec("recording.directory", "", "Directory of the videos recorded; empty: the working directory."),
+    ParameterSpec(
+        "recording.filename",
+        "",
+        "File name of the next recording (.mp4); empty: <camera_name>_<date>_<time>.mp4.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """How one stream is bridged."""
+
+    enabled: bool
+    max_rate: float
+    reliability: str
+    qos_depth: int
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    """Everything the bridge needs, validated."""
+
+    namespace: str
+    camera_name: str
+    streams: Mapping[str, StreamConfig]
+    depth_encoding: str = "32FC1"
+    points_organized: bool = True
+    compressed_format: str = "jpeg"
+    jpeg_quality: int = 80
+    png_level: int = 3
+    grab_timeout: float = 1.0
+    diagnostics_period: float = 1.0
+
+    @property
+    def left_frame(self) -> str:
+        """REP-103 optical frame of the left view (x right, y down, z forward)."""
+        return f"{self.camera_name}_left_camera_optical_frame"
+
+    @property
+    def right_frame(self) -> str:
+        """REP-103 optical frame of the right view."""
+        return f"{self.camera_name}_right_camera_optical_frame"
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """The hosted camera: its type and the keyword arguments of its class."""
+
+    camera_type: str
+    camera_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def check_all(specs: Iterable[ParameterSpec], values: Mapping[str, Any]) -> dict[str, Value]:
+    """Every spec's value, checked (defaults for those absent)."""
+    return {spec.name: spec.check(values.get(spec.name, spec.default)) for spec in specs}
+
+
+def check_unknown(given: Iterable[str], specs: Iterable[ParameterSpec]) -> None:
+    """Raises ParameterError for a given parameter that no spec declares (a typo in a YAML file, say)."""
+    known = {spec.name for spec in specs} | _RCLPY_PARAMETERS
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(repr(n) for n in unknown)}; "
+            f"known: {', '.join(sorted(known - _RCLPY_PARAMETERS))}"
+        )
+
+
+def bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeConfig:
+    """The bridge's config from parameter values (defaults for those absent)."""
+    checked = check_all(BRIDGE_SPECS, values)
+    namespace = str(checked["namespace"]) or node_name
+    try:
+        namespace = validate_namespace(namespace)
+    except InvalidNamespaceError as error:
+        raise ParameterError(f"parameter 'namespace': {error}") from error
+    streams = {
+        stream: StreamConfig(
+            enabled=bool(checked[f"{stream}.enable"]),
+            max_rate=float(checked[f"{stream}.max_rate"]),
+            reliability=str(checked[f"{stream}.qos_reliability"]),
+            qos_depth=int(checked[f"{stream}.qos_depth"]),
+        )
+        for stream in STREAMS
+    }
+    return BridgeConfig(
+        namespace=namespace,
+        camera_name=str(checked["camera_name"]) or node_name,
+        streams=streams,
+        depth_encoding=str(checked["depth.encoding"]),
+        points_organized=bool(checked["points.organized"]),
+        compressed_format=str(checked["compressed.format"]),
+        jpeg_quality=int(checked["compressed.jpeg_quality"]),
+        png_level=int(checked["compressed.png_level"]),
+        grab_timeout=float(checked["grab_timeout"]),
+        diagnostics_period=float(checked["diagnostics_period"]),
+    )
+
+
+def camera_config(values: Mapping[str, Any]) -> CameraConfig:
+    """The hosted camera's type and kwargs from parameter values."""
+    checked = check_all(CAMERA_SPECS, values)
+    camera_type = str(checked["camera_type"])
+    if camera_type == "synthetic":
+        kwargs: dict[str, Any] = {"resolution": (checked["width"], checked["height"]), "fps": checked["fps"]}
+    elif camera_type == "zed":
+        kwargs = {
+            "resolution": checked["zed.resolution"],
+            "fps": int(round(float(checked["fps"]))),
+            "depth_mode": checked["zed.depth_mode"],
+            "serial_number": int(checked["zed.serial_number"]) or None,
+            "svo_file": str(checked["zed.svo_file"]) or None,
+            "svo_loop": checked["zed.svo_loop"],
+        }
+    else:
+        if not checked["replay.bag_path"]:
+            raise ParameterError(
+                "parameter 'replay.bag_path' must name a rosbag2 directory when camera_type is replay"
+            )
+        kwargs = {
+            "bag_path": checked["replay.bag_path"],
+            "rate": checked["replay.rate"],
+            "loop": checked["replay.loop"],
+        }
+    return CameraConfig(camera_type, kwargs)

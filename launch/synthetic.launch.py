@@ -1,0 +1,37 @@
+"""The whole graph with no hardware: a synthetic stereo RGB-D camera named `camera`, bridged to ROS.
+
+    ros2 launch airo_mp_camera synthetic.launch.py
+    ros2 launch airo_mp_camera synthetic.launch.py camera_name:=sim enable_pointcloud:=false
+
+Any argument of zed.launch.py can be given; camera_type is synthetic and the config config/synthetic.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration
+
+SHARE = get_package_share_directory("airo_mp_camera")
+
+
+def generate_launch_description() -> LaunchDescription:
+    return LaunchDescription(
+        [
+            DeclareLaunchArgument("camera_name", default_value="camera", description="Name of the synthetic camera."),
+            DeclareLaunchArgument("enable_right", default_value="true", description="Publish the right view."),
+            IncludeLaunchDescription(
+                PythonLaunchDescriptionSource(os.path.join(SHARE, "launch", "zed.launch.py")),
+                launch_arguments={
+                    "camera_type": "synthetic",
+                    "camera_name": LaunchConfiguration("camera_name"),
+                    "enable_right": LaunchConfiguration("enable_right"),
+                    "config_file": os.path.join(SHARE, "config", "synthetic.yaml"),
+                }.items(),
+            ),
+        ]
+    )
