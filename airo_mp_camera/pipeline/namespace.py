@@ -8,7 +8,7 @@ from airo_mp_camera.pipeline.errors import InvalidNamespaceError
 
 SEGMENT_PREFIX = "airo_mp_camera."
 MAX_NAMESPACE_LENGTH = 100
-_TOKEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def validate_namespace(namespace: str) -> str:
@@ -37,7 +37,7 @@ def validate_namespace(namespace: str) -> str:
     if "__" in stripped:
         raise InvalidNamespaceError(f"shared-memory namespace {namespace!r} must not contain '__'")
     for token in stripped.split("/"):
-        if not _TOKEN.match(token):
+        if not _TOKEN.fullmatch(token):
             raise InvalidNamespaceError(
                 f"shared-memory namespace {namespace!r}: part {token!r} must start with a letter or '_' and "
                 "hold only ASCII letters, digits and '_' (parts are separated by single '/')"
