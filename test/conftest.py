@@ -13,8 +13,14 @@ import pytest
 SHM_DIR = "/dev/shm"
 
 
+# Namespaces handed out by the `namespace` fixture in this pytest process. Segments of other `test_` namespaces
+# belong to another test run on the same machine (e.g. a developer's second terminal) and are not ours to judge.
+_ISSUED: set[str] = set()
+
+
 def _our_segments() -> set[str]:
-    return {name for name in os.listdir(SHM_DIR) if name.startswith("airo_mp_camera.")}
+    names = {name for name in os.listdir(SHM_DIR) if name.startswith("airo_mp_camera.")}
+    return {name for name in names if not name.startswith("airo_mp_camera.test_") or name.split(".", 1)[1] in _ISSUED}
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +37,9 @@ def shm_left_as_found() -> Iterator[None]:
 @pytest.fixture
 def namespace() -> str:
     """A namespace no other test uses."""
-    return f"test_{uuid.uuid4().hex[:12]}"
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    _ISSUED.add(name)
+    return name
 
 
 class ProcessGuard:
