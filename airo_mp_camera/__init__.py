@@ -1,6 +1,12 @@
 """airo_mp_camera: camera frames in shared memory for controllers, and as ROS 2 topics for everyone else."""
 
 from airo_mp_camera.cameras import LEFT_RGB, RIGHT_RGB, PointCloud, SyntheticCamera
+from airo_mp_camera.consumers import (
+    MultiprocessRGBDRerunLogger,
+    MultiprocessRGBRerunLogger,
+    MultiprocessRGBVideoRecorder,
+    MultiprocessVideoRecorder,
+)
 from airo_mp_camera.pipeline.errors import (
     FrameTimeoutError,
     InvalidNamespaceError,
@@ -43,10 +49,14 @@ __all__ = [
     "InvalidNamespaceError",
     "MultiprocessRGBDPublisher",
     "MultiprocessRGBDReceiver",
+    "MultiprocessRGBDRerunLogger",
     "MultiprocessRGBPublisher",
     "MultiprocessRGBReceiver",
+    "MultiprocessRGBRerunLogger",
+    "MultiprocessRGBVideoRecorder",
     "MultiprocessStereoRGBDPublisher",
     "MultiprocessStereoRGBDReceiver",
+    "MultiprocessVideoRecorder",
     "NamespaceInUseError",
     "PointCloud",
     "PointCloudSchema",
