@@ -8,6 +8,9 @@ RUN := tools/isolated
 .PHONY: venv demo test lint bench bench-quick bench-peers soak clean
 
 $(STAMP): requirements.txt constraints.txt setup.py setup.cfg
+	command -v ffmpeg >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; }
+	command -v ffmpeg >/dev/null || echo "note: no ffmpeg (apt install ffmpeg): video recorder tests will be skipped"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -c constraints.txt -r requirements.txt
