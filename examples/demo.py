@@ -1,63 +1,145 @@
-"""`make demo`: a synthetic camera publisher and two receivers in other processes, with rate and latency.
+"""`make demo`: the whole graph on the synthetic camera, with each path's rate and latency.
 
-Run with the project's venv: `make demo` (or `.venv/bin/python examples/demo.py --seconds 5`).
+    synthetic camera -> camera_node's publisher process -> shared memory -> two native receivers (processes)
+                                                                        -> the ROS bridge -> a ROS subscriber
+
+Run with the project's venv through tools/isolated (DDS on loopback): `make demo`, or
+`tools/isolated .venv/bin/python examples/demo.py --seconds 5 --width 1920 --height 1080`.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from airo_mp_camera import MultiprocessRGBDPublisher, MultiprocessRGBDReceiver, SyntheticCamera
+from airo_mp_camera import MultiprocessRGBDReceiver
 
 SPAWN = multiprocessing.get_context("spawn")
+NODE = "camera"
+START_TIMEOUT = 60.0
 
 
 def receive(namespace: str, seconds: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """A co-located consumer (e.g. a controller): grabs every frame and measures capture-to-receiver latency."""
-    with MultiprocessRGBDReceiver(namespace, timeout=10.0) as receiver:
+    with MultiprocessRGBDReceiver(namespace, timeout=START_TIMEOUT) as receiver:
         receiver.grab_images()
         first, latencies = receiver.frame_id, []
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            receiver.grab_images()
+            receiver.grab_images(timeout=5.0)
             latencies.append(1000 * (time.time() - receiver.capture_timestamp))
         frames = receiver.frame_id - first
-        results.put((frames / seconds, len(latencies), frames, np.percentile(latencies, [50, 99]).tolist()))
+        results.put(("shared memory -> receiver", len(latencies) / seconds, len(latencies), frames, latencies))
+
+
+def subscribe(topics: list[str], seconds: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """A ROS node in another process: subscribes to the bridge's topics and measures capture-to-callback latency."""
+    import rclpy
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image, PointCloud2
+
+    rclpy.init()
+    node = rclpy.create_node("demo_subscriber")
+    stamps: dict[str, list[float]] = {topic: [] for topic in topics}
+    latencies: dict[str, list[float]] = {topic: [] for topic in topics}
+
+    def callback(topic: str):  # type: ignore[no-untyped-def]
+        def received(message) -> None:  # type: ignore[no-untyped-def]
+            captured = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
+            stamps[topic].append(captured)
+            latencies[topic].append(1000 * (time.time() - captured))
+
+        return received
+
+    qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+    for topic in topics:
+        node.create_subscription(PointCloud2 if topic.endswith("points") else Image, topic, callback(topic), qos)
+    deadline = time.monotonic() + START_TIMEOUT
+    while not all(stamps.values()) and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.1)
+    for topic in topics:
+        stamps[topic].clear()
+        latencies[topic].clear()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    for topic in topics:
+        got = len(stamps[topic])
+        results.put((f"ROS bridge -> {topic}", got / seconds, got, None, latencies[topic]))
+    node.destroy_node()
+    rclpy.shutdown()
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--fps", type=float, default=30.0)
     args = parser.parse_args()
     namespace = "demo_camera"
-    camera_kwargs = {"resolution": (args.width, args.height), "fps": args.fps}
-    print(f"synthetic RGB-D camera {args.width}x{args.height} @ {args.fps:g} fps -> shared memory '{namespace}'")
+    print(
+        f"synthetic RGB-D camera {args.width}x{args.height} @ {args.fps:g} fps -> shared memory '{namespace}' "
+        f"-> 2 native receivers + ROS bridge /{NODE}/... -> a ROS subscriber ({args.seconds:g} s)"
+    )
+    camera_node = Path(sys.executable).with_name("camera_node")
+    params = {
+        "namespace": namespace,
+        "width": args.width,
+        "height": args.height,
+        "fps": args.fps,
+        "points.enable": "true",
+        "points.max_rate": 10.0,
+    }
+    command = [str(camera_node), "--ros-args", "-r", f"__node:={NODE}", "--log-level", "warn"]
+    for key, value in params.items():
+        command += ["-p", f"{key}:={value}"]
+    node = subprocess.Popen(command)
     results: multiprocessing.Queue = SPAWN.Queue()  # type: ignore[type-arg]
-    with MultiprocessRGBDPublisher(SyntheticCamera, camera_kwargs, namespace) as publisher:
-        receivers = [SPAWN.Process(target=receive, args=(namespace, args.seconds, results)) for _ in range(2)]
-        for receiver in receivers:
-            receiver.start()
-        try:
-            reports = [results.get(timeout=args.seconds + 60) for _ in receivers]
-        finally:
-            for receiver in receivers:
-                receiver.join(10)
-                if receiver.is_alive():
-                    receiver.kill()
-        published = publisher.frames_published
-    print(f"publisher: {published} frames published")
-    print(f"{'path':<34}{'rate (Hz)':>10}{'delivered':>12}{'latency p50 (ms)':>18}{'p99 (ms)':>10}")
-    for index, (rate, got, offered, (p50, p99)) in enumerate(reports, start=1):
-        print(
-            f"{f'shared memory -> receiver {index}':<34}{rate:>10.1f}{f'{got}/{offered}':>12}{p50:>18.2f}{p99:>10.2f}"
-        )
+    topics = [f"/{NODE}/rgb/image_raw", f"/{NODE}/depth/image_raw", f"/{NODE}/points"]
+    workers = [SPAWN.Process(target=receive, args=(namespace, args.seconds, results)) for _ in range(2)]
+    workers.append(SPAWN.Process(target=subscribe, args=(topics, args.seconds, results)))
+    reports = []
+    try:
+        for worker in workers:
+            worker.start()
+        for _ in range(2 + len(topics)):
+            reports.append(results.get(timeout=START_TIMEOUT + args.seconds + 30))
+    finally:
+        for worker in workers:
+            worker.join(10)
+            if worker.is_alive():
+                worker.kill()
+        stop(node)
+    print(f"{'path':<42}{'rate (Hz)':>10}{'delivered':>12}{'latency p50 (ms)':>18}{'p99 (ms)':>10}")
+    receiver_index = 0
+    for path, rate, got, offered, latencies in sorted(reports, key=lambda report: report[0]):
+        if path.startswith("shared"):
+            receiver_index += 1
+            path = f"{path} {receiver_index}"
+        p50, p99 = np.percentile(latencies, [50, 99]) if latencies else (float("nan"), float("nan"))
+        delivered = f"{got}/{offered}" if offered is not None else f"{got}"
+        print(f"{path:<42}{rate:>10.1f}{delivered:>12}{p50:>18.2f}{p99:>10.2f}")
+    print("points are limited to 10 Hz by the points.max_rate parameter; every other path runs at the camera rate.")
+    if node.returncode != 0:
+        raise SystemExit(f"camera_node exited with code {node.returncode}")
 
 
 if __name__ == "__main__":
