@@ -268,3 +268,25 @@ def test_without_rosbags_the_error_says_how_to_install_it(monkeypatch: pytest.Mo
     monkeypatch.setitem(sys.modules, "rosbags.highlevel", None)
     with pytest.raises(ImportError, match="pip install rosbags"):
         ReplayCamera(str(BAG))
+
+
+def test_a_sqlite3_bag_replays_like_the_mcap_one(recorded: list[RecordedFrame], tmp_path: Path) -> None:
+    copy = tmp_path / "sqlite_bag"
+    with AnyReader([BAG]) as reader, Writer(copy, version=9, storage_plugin=StoragePlugin.SQLITE3) as writer:
+        connections = {
+            connection.topic: writer.add_connection(connection.topic, connection.msgtype, typestore=TYPESTORE)
+            for connection in reader.connections
+        }
+        for connection, timestamp, raw in reader.messages():
+            if timestamp < recorded[3].stamp_ns:
+                writer.write(connections[connection.topic], timestamp, raw)
+    assert list(copy.glob("*.db3")), "the copy must be a sqlite3 bag"
+    camera = ReplayCamera(str(copy), rate=0, loop=False, restamp=False)
+    for frame in recorded[:3]:
+        camera.grab_images()
+        assert camera.capture_timestamp == pytest.approx(frame.stamp, abs=1e-6)
+        np.testing.assert_array_equal(camera.retrieve_rgb_image_as_int(), frame.rgb)
+        np.testing.assert_array_equal(camera.retrieve_depth_map(), frame.depth)
+    with pytest.raises(EndOfRecordingError):
+        camera.grab_images()
+    camera.close()
