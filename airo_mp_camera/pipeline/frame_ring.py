@@ -39,6 +39,7 @@ FORMAT_VERSION = 1
 ALIGN = 64
 SLOT_HEADER_BYTES = 64
 HEARTBEAT_STALE_S = 3.0
+HEARTBEAT_PERIOD_S = 0.5  # how often a live publisher refreshes the heartbeat, frames or not
 
 STATE_STARTING = 0
 STATE_LIVE = 1

@@ -16,7 +16,7 @@ from types import FrameType
 from typing import Any
 
 from airo_mp_camera.pipeline.errors import NamespaceInUseError, PublisherStartError
-from airo_mp_camera.pipeline.frame_ring import FrameRing, segment_path
+from airo_mp_camera.pipeline.frame_ring import HEARTBEAT_PERIOD_S, FrameRing, segment_path
 from airo_mp_camera.pipeline.namespace import validate_namespace
 from airo_mp_camera.pipeline.schemas import CameraSchema, FrameStamp, Schema, buffer_arrays
 
@@ -174,6 +174,13 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         slots = [
             {s.name: s.wrap(ring.slot_views(slot)[s.name]) for s in self._schemas} for slot in range(ring.n_slots)
         ]
+        # Receivers in another pid namespace judge liveness by the heartbeat alone: keep it fresh between
+        # the frames of a slow camera too.
+        stop_heartbeat = threading.Event()
+        heartbeat = threading.Thread(
+            target=_beat, args=(ring, stop_heartbeat), name=f"heartbeat[{self.namespace}]", daemon=True
+        )
+        heartbeat.start()
         frame_id = 0
         failed = False
         try:
@@ -195,6 +202,8 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
             if frame_id == 0:
                 self._status_writer.send(("error", f"{type(error).__name__}: {error}"))
         finally:
+            stop_heartbeat.set()
+            heartbeat.join()
             del slots
             ring.close(unlink=True)
             close = getattr(camera, "close", None)
@@ -202,3 +211,9 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
                 close()
         if failed:
             sys.exit(1)
+
+
+def _beat(ring: FrameRing, stop: threading.Event) -> None:
+    """Refreshes the segment's heartbeat every HEARTBEAT_PERIOD_S until `stop` is set."""
+    while not stop.wait(HEARTBEAT_PERIOD_S):
+        ring.heartbeat_now()
