@@ -15,6 +15,7 @@ import random
 import signal
 import stat
 import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -270,6 +271,40 @@ def test_receivers_reconnect_by_themselves_when_the_publisher_restarts(
         here.close()
         second.stop()
         first.stop()
+
+
+# ---------------------------------------------------------------------------------- across pid namespaces
+SLOW_CAMERA_RECEIVER = """
+import sys, time
+from airo_mp_camera import MultiprocessRGBReceiver
+receiver = MultiprocessRGBReceiver(sys.argv[1], timeout=10.0)
+receiver.grab_images()
+first = receiver.frame_id
+deadline = time.monotonic() + 15.0
+while not receiver.try_grab_images():  # raises PublisherGoneError if the slow publisher is taken for dead
+    assert time.monotonic() < deadline, "no second frame"
+    time.sleep(0.05)
+print(first, receiver.frame_id)
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(os.getuid() != 0, reason="a new pid namespace (unshare --pid) needs root here")
+def test_a_slow_but_alive_publisher_is_not_taken_for_dead_from_another_pid_namespace(
+    namespace: str, processes
+) -> None:
+    """Across pid namespaces (containers sharing /dev/shm) liveness is the heartbeat, not the pid.
+
+    A camera slower than the heartbeat's staleness limit must still look alive between its frames.
+    """
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48), fps=0.2), namespace) as publisher:
+        processes.track(publisher.pid)
+        command = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", SLOW_CAMERA_RECEIVER]
+        child = processes.popen([*command, namespace], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = child.communicate(timeout=40)
+    assert child.returncode == 0, err.decode()[-2000:]
+    first, second = (int(value) for value in out.split())
+    assert second == first + 1
 
 
 # ---------------------------------------------------------------------------------- stale segments
