@@ -267,7 +267,8 @@ class ReplayCamera:
                 counts = {connection.topic: 0 for connection in reader.connections}
                 for connection in reader.connections:
                     counts[connection.topic] += connection.msgcount
-                duration_ns = int(reader.end_time) - int(reader.start_time) if reader.message_count else 0
+                # end_time is "after the latest message": latest + 1 ns
+                duration_ns = int(reader.end_time) - 1 - int(reader.start_time) if reader.message_count else 0
         except highlevel.AnyReaderError as error:
             raise ValueError(f"cannot read bag {bag_path}: {error}") from error
         self._prefix = self._find_prefix(counts, topic_prefix)
