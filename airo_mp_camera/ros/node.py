@@ -29,6 +29,7 @@ from airo_mp_camera.pipeline.schemas import (
     StereoRGBSchema,
 )
 from airo_mp_camera.ros.bridge import Bridge
+from airo_mp_camera.ros.consumers import ConsumerControl
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
 from airo_mp_camera.ros.parameters import (
     BRIDGE_SPECS,
@@ -96,6 +97,7 @@ class CameraBridgeNode(Node):
         self.camera_restarts = 0
         self._camera_error: str | None = None
         self.bridge: Bridge | None = None
+        self.consumers: ConsumerControl | None = None
         if self.camera_config is not None:
             self._camera_cls = camera_class(self.camera_config.camera_type)
             self._start_camera()
@@ -109,6 +111,7 @@ class CameraBridgeNode(Node):
             self._diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
             self.create_timer(self.bridge_config.diagnostics_period, self._publish_diagnostics)
             self.bridge.start()
+            self.consumers = ConsumerControl(self, self.bridge_config, self.consumer_values)
         except BaseException:
             self.close()
             raise
@@ -165,8 +168,9 @@ class CameraBridgeNode(Node):
             time.sleep(1.0)
 
     def _camera_state(self) -> tuple[list[tuple[str, str]], str | None]:
+        consumers = self.consumers.state() if self.consumers is not None else []
         if self.camera_config is None:
-            return [], None
+            return consumers, None
         alive = self.publisher is not None and self.publisher.is_alive()
         values = [
             ("camera type", self.camera_config.camera_type),
@@ -174,14 +178,17 @@ class CameraBridgeNode(Node):
             ("camera restarts", str(self.camera_restarts)),
             ("frames published", str(self.publisher.frames_published if self.publisher else 0)),
         ]
-        return values, None if alive else (self._camera_error or "camera process not running")
+        return values + consumers, None if alive else (self._camera_error or "camera process not running")
 
     def _publish_diagnostics(self) -> None:
         self._diagnostics_publisher.publish(self.diagnostics.report())
 
     # ------------------------------------------------------------------------------ shutdown
     def close(self) -> None:
-        """Stops the bridge and the camera process (removing its shared memory)."""
+        """Finishes recordings, stops the bridge and the camera process (removing its shared memory)."""
+        if self.consumers is not None:
+            self.consumers.close()
+            self.consumers = None
         if self.bridge is not None:
             self.bridge.stop()
         if self.publisher is not None:

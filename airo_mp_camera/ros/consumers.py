@@ -1,0 +1,128 @@
+"""Recording and Rerun logging from a node: each runs in its own process, started by parameter or service.
+
+Services (std_srvs/Trigger) on the node: `~/start_recording` records the rgb stream to
+`<recording.directory>/<recording.filename or camera_name_date_time.mp4>` (the response's message is the
+path) and `~/stop_recording` finishes the file (the message gives the frames written, dropped and filled).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rclpy.node import Node
+from std_srvs.srv import Trigger
+
+from airo_mp_camera.consumers import (
+    ConsumerStartError,
+    MissingDependencyError,
+    MultiprocessRGBDRerunLogger,
+    MultiprocessRGBRerunLogger,
+    MultiprocessRGBVideoRecorder,
+)
+from airo_mp_camera.ros.parameters import BridgeConfig, ParameterError
+
+
+class ConsumerControl:
+    """Owns the node's recorder and Rerun logger processes and the recording services.
+
+    Raises:
+        ParameterError: rerun.enable or recording.start_on_launch asked for a consumer whose dependency
+            (rerun-sdk, ffmpeg) is missing, or that failed to start.
+    """
+
+    def __init__(self, node: Node, config: BridgeConfig, values: dict[str, Any]) -> None:
+        self.node = node
+        self.config = config
+        self.directory = Path(str(values["recording.directory"]) or ".").expanduser()
+        self.filename = str(values["recording.filename"])
+        self.recorder: MultiprocessRGBVideoRecorder | None = None
+        self.logger: MultiprocessRGBRerunLogger | None = None
+        node.create_service(Trigger, "~/start_recording", self._start_recording)
+        node.create_service(Trigger, "~/stop_recording", self._stop_recording)
+        if values["rerun.enable"]:
+            self._start_logger(str(values["rerun.rrd_path"]))
+        if values["recording.start_on_launch"]:
+            ok, message = self.start_recording()
+            if not ok:
+                self.close()
+                raise ParameterError(f"recording.start_on_launch: {message}")
+
+    def _start_logger(self, rrd_path: str) -> None:
+        depth = self.config.streams["depth"].enabled
+        cls = MultiprocessRGBDRerunLogger if depth else MultiprocessRGBRerunLogger
+        try:
+            logger = cls(
+                self.config.namespace,
+                recording_name=self.config.camera_name,
+                rrd_path=rrd_path or None,
+                entity_path=f"{self.config.camera_name}/rgb",
+            )
+            logger.start()
+        except (MissingDependencyError, ConsumerStartError, ValueError) as error:
+            raise ParameterError(f"rerun.enable: {error}") from error
+        self.logger = logger
+        sink = rrd_path or "a Rerun viewer"
+        self.node.get_logger().info(f"logging '{self.config.namespace}' to {sink} (Rerun, own process)")
+
+    def next_path(self) -> Path:
+        """Where the next recording goes."""
+        name = self.filename or f"{self.config.camera_name}_{time.strftime('%Y%m%d_%H%M%S')}.mp4"
+        return self.directory / name
+
+    def start_recording(self) -> tuple[bool, str]:
+        """Starts a recorder process; (success, path or reason)."""
+        if self.recorder is not None and self.recorder.is_alive():
+            return False, f"already recording to {self.recorder.video_path}"
+        path = self.next_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            recorder = MultiprocessRGBVideoRecorder(self.config.namespace, path)
+            recorder.start()
+        except (MissingDependencyError, ConsumerStartError, OSError, ValueError) as error:
+            self.node.get_logger().error(f"cannot start recording: {error}")
+            return False, str(error)
+        self.recorder = recorder
+        self.node.get_logger().info(f"recording '{self.config.namespace}' to {recorder.video_path}")
+        return True, recorder.video_path
+
+    def stop_recording(self) -> tuple[bool, str]:
+        """Stops the recorder and finishes its file; (success, summary)."""
+        recorder = self.recorder
+        if recorder is None:
+            return False, "not recording"
+        recorder.stop()
+        self.recorder = None
+        summary = (
+            f"{recorder.video_path}: {recorder.frames_written} frames written, "
+            f"{recorder.frames_dropped} dropped, {recorder.frames_filled} filled"
+        )
+        failure = recorder.failure
+        self.node.get_logger().info(f"recording finished: {summary}")
+        return failure is None, summary if failure is None else f"{summary}; the recorder failed: {failure}"
+
+    def _start_recording(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        response.success, response.message = self.start_recording()
+        return response
+
+    def _stop_recording(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        response.success, response.message = self.stop_recording()
+        return response
+
+    def state(self) -> list[tuple[str, str]]:
+        """Diagnostics values."""
+        values = [("recording", self.recorder.video_path if self.recorder is not None else "no")]
+        if self.recorder is not None:
+            values.append(("recording frames written", str(self.recorder.frames_written)))
+        if self.logger is not None:
+            values.append(("rerun frames logged", str(self.logger.frames_logged)))
+        return values
+
+    def close(self) -> None:
+        """Finishes a running recording and stops the logger."""
+        if self.recorder is not None:
+            self.stop_recording()
+        if self.logger is not None:
+            self.logger.stop()
+            self.logger = None
