@@ -29,6 +29,7 @@ CAMERA = "camera"
 PREFIX = "/camera"
 START_NS = 1_700_000_000_000_000_000
 POINTS_EVERY = 5  # the point cloud is recorded on frames 0 and 5 only
+COMPRESS = True  # zstd chunks: keeps the shipped bag under 3 MB
 TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
 
 IMAGE = "sensor_msgs/msg/Image"
@@ -119,7 +120,8 @@ def write_bag(output: Path) -> None:
     left, right = f"{CAMERA}_left_camera_optical_frame", f"{CAMERA}_right_camera_optical_frame"
     baseline = float(camera.pose_of_right_view_in_left_view[0, 3])
     writer = Writer(output, version=9, storage_plugin=StoragePlugin.MCAP)
-    writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
+    if COMPRESS:
+        writer.set_compression(CompressionMode.STORAGE, CompressionFormat.ZSTD)
     with writer:
         connections = {
             suffix: writer.add_connection(f"{PREFIX}/{suffix}", msgtype, typestore=TYPESTORE)

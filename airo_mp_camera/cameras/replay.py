@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import struct
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -179,15 +180,36 @@ def depth_visualisation(depth: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class _Message:
+    """A serialised message, deserialised on first use (a frame's unused streams are never deserialised)."""
+
+    raw: bytes
+    msgtype: str
+    typestore: Any
+    _value: Any = None
+
+    def get(self) -> Any:
+        if self._value is None:
+            self._value = self.typestore.deserialize_cdr(self.raw, self.msgtype)
+        return self._value
+
+
+@dataclass
 class _Frame:
     """The messages of one header stamp, by stream name."""
 
     stamp_ns: int
-    messages: dict[str, Any] = field(default_factory=dict)
+    messages: dict[str, _Message] = field(default_factory=dict)
 
 
-def _stamp_ns(message: Any) -> int:
-    return int(message.header.stamp.sec) * 1_000_000_000 + int(message.header.stamp.nanosec)
+def _raw_stamp_ns(raw: bytes) -> int:
+    """Header stamp of a CDR message whose first field is a std_msgs/Header (Image, CameraInfo, PointCloud2).
+
+    After the 4-byte encapsulation header (byte 1: 1 little-endian, 0 big-endian) come stamp.sec (int32)
+    and stamp.nanosec (uint32).
+    """
+    sec, nanosec = struct.unpack_from("<iI" if raw[1] == 1 else ">iI", raw, 4)
+    return int(sec) * 1_000_000_000 + int(nanosec)
 
 
 def _read_frames(highlevel: ModuleType, path: Path, topics: dict[str, str]) -> Generator[_Frame, None, None]:
@@ -201,8 +223,8 @@ def _read_frames(highlevel: ModuleType, path: Path, topics: dict[str, str]) -> G
         latest: dict[str, int] = {}
         for connection, _, raw in reader.messages(connections=connections):
             stream = stream_of[connection.topic]
-            message = reader.deserialize(raw, connection.msgtype)
-            stamp = _stamp_ns(message)
+            message = _Message(raw, connection.msgtype, reader.typestore)
+            stamp = _raw_stamp_ns(raw)
             if stamp not in pending:
                 pending[stamp] = _Frame(stamp)
                 heapq.heappush(order, stamp)
@@ -287,7 +309,7 @@ class ReplayCamera:
         self._next: _Frame | None = next(self._frames, None)
         if self._next is None:
             raise ValueError(f"bag {bag_path} has no complete frame on {self._topics['rgb']}")
-        self._latest: dict[str, Any] = {}
+        self._latest: dict[str, _Message | None] = {}
         self._decoded: dict[str, tuple[Any, Any]] = {}
         self._apply(self._next)  # resolution and intrinsics are known before the first grab
         rgb = self._decode("rgb", decode_rgb)
@@ -350,7 +372,7 @@ class ReplayCamera:
         info = self._latest.get("right_info")
         if info is None:
             raise AttributeError(f"the bag has no {self._prefix}/right/camera_info: there is no right view")
-        projection = np.asarray(info.p, dtype=np.float64).reshape(3, 4)
+        projection = np.asarray(info.get().p, dtype=np.float64).reshape(3, 4)
         pose = np.eye(4)
         pose[0, 3] = -projection[0, 3] / projection[0, 0]
         return pose
@@ -361,7 +383,7 @@ class ReplayCamera:
         info = self._latest.get("rgb_info" if view == LEFT_RGB else "right_info")
         if info is None:
             raise ValueError(f"the bag has no camera_info for the {view} view")
-        return np.asarray(info.k, dtype=np.float64).reshape(3, 3).copy()
+        return np.asarray(info.get().k, dtype=np.float64).reshape(3, 3).copy()
 
     # ------------------------------------------------------------------------------ playing
     def grab_images(self) -> None:
@@ -423,7 +445,7 @@ class ReplayCamera:
         cached = self._decoded.get(key)
         if cached is not None and cached[0] is message:
             return cached[1]
-        value = decoder(message)
+        value = decoder(message.get())
         self._decoded[key] = (message, value)
         return value
 
@@ -464,4 +486,7 @@ class ReplayCamera:
     def __del__(self) -> None:
         frames = getattr(self, "_frames", None)
         if frames is not None:
-            frames.close()
+            try:
+                frames.close()
+            except Exception:  # noqa: BLE001 - at interpreter exit rosbags can no longer import what close() needs
+                pass
