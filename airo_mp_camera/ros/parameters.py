@@ -176,6 +176,11 @@ CAMERA_SPECS: tuple[ParameterSpec, ...] = (
         minimum=0.0,
     ),
     ParameterSpec("replay.loop", True, "Start the bag again at its end; otherwise the camera stops."),
+    ParameterSpec(
+        "replay.restamp",
+        True,
+        "Stamp replayed frames with the time they are played (tf and rviz work as live); false: the bag's stamps.",
+    ),
 )
 
 CONSUMER_SPECS: tuple[ParameterSpec, ...] = (
@@ -306,5 +311,6 @@ def camera_config(values: Mapping[str, Any]) -> CameraConfig:
             "bag_path": checked["replay.bag_path"],
             "rate": checked["replay.rate"],
             "loop": checked["replay.loop"],
+            "restamp": checked["replay.restamp"],
         }
     return CameraConfig(camera_type, kwargs)
