@@ -259,6 +259,17 @@ def test_the_recorder_finishes_its_video_and_exits_when_its_parent_dies(
     assert len(decode(path)) == probe(path)["frames"]
 
 
+def test_an_encoder_that_fails_makes_start_fail_with_ffmpegs_reason(namespace: str, processes, tmp_path: Path) -> None:
+    with publisher(namespace) as pub:
+        processes.track(pub.pid)
+        rec = MultiprocessRGBVideoRecorder(namespace, tmp_path / "video.mp4", codec="no_such_encoder", preset=None)
+        with pytest.raises(ConsumerStartError, match="no_such_encoder"):
+            rec.start()
+        processes.track(rec.pid)
+        rec.join(10)
+        assert not rec.is_alive()
+
+
 def test_start_without_a_publisher_fails_naming_the_namespace(namespace: str, processes, tmp_path: Path) -> None:
     rec = MultiprocessRGBVideoRecorder(namespace, tmp_path / "video.mp4", start_timeout=1.0)
     with pytest.raises(ConsumerStartError, match=namespace):

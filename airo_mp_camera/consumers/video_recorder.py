@@ -277,19 +277,9 @@ class MultiprocessRGBVideoRecorder(ConsumerProcess):
         self._shape = image.shape
         height, width = image.shape[:2]
         Path(self.video_path).parent.mkdir(parents=True, exist_ok=True)
-        command = ffmpeg_command(
-            self._ffmpeg,
-            width,
-            height,
-            fps,
-            self.video_path,
-            self._codec,
-            self._crf,
-            self._preset,
-            self._pixel_format,
-            self._threads,
-            self._extra_output_args,
-        )
+        settings = (self._codec, self._crf, self._preset, self._pixel_format, self._threads)
+        self._check_encoder(ffmpeg_command(self._ffmpeg, width, height, fps, "-", *settings, ["-f", "null"]), image)
+        command = ffmpeg_command(self._ffmpeg, width, height, fps, self.video_path, *settings, self._extra_output_args)
         self._encoder_log = tempfile.TemporaryFile()
         # Its own session: a Ctrl-C in the terminal reaches the recorder, which finishes the file, not ffmpeg.
         # If the recorder dies, ffmpeg reads the end of its input and still finishes the file.
@@ -340,9 +330,22 @@ class MultiprocessRGBVideoRecorder(ConsumerProcess):
         self._written.value += 1
         self._previous = image
 
+    def _check_encoder(self, command: list[str], image: np.ndarray) -> None:
+        """Encodes one frame with the recording's settings into nothing, so bad settings fail `start()`."""
+        try:
+            result = subprocess.run(command, input=image.tobytes(), capture_output=True, timeout=30.0)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError("ffmpeg took more than 30 s to encode one frame") from None
+        if result.returncode != 0:
+            reason = result.stderr.decode(errors="replace").strip()[-2000:]
+            raise RuntimeError(f"ffmpeg cannot encode with these settings (exit code {result.returncode}): {reason}")
+
     def _encoder_errors(self) -> str:
-        if self._encoder is not None and self._encoder.poll() is None:
-            return "ffmpeg is still running"
+        if self._encoder is not None:
+            try:
+                self._encoder.wait(5.0)
+            except subprocess.TimeoutExpired:
+                return "ffmpeg closed its input but is still running"
         if self._encoder_log is None:
             return ""
         self._encoder_log.seek(0)
