@@ -1,0 +1,106 @@
+"""Faults on the ROS side: a subscriber that never reads, and subscribers that come and go, with real processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from ros_support import node_name, start_node, stop_node, subscriber
+from sensor_msgs.msg import Image
+from test_ros_bridge import START_TIMEOUT
+
+from airo_mp_camera import MultiprocessRGBDReceiver
+
+FPS = 30.0
+SMALL = {"width": 640, "height": 480, "fps": FPS}
+
+STALLED = """
+import sys, time, rclpy
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+rclpy.init()
+node = rclpy.create_node("stalled")
+qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+for topic in sys.argv[1:]:
+    node.create_subscription(Image, topic, lambda message: None, qos)
+print("ready", flush=True)
+time.sleep(600)  # never spins: messages pile up unread
+"""
+
+JOIN_LEAVE = """
+import sys, time, rclpy
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+rclpy.init()
+node = rclpy.create_node("join_leave")
+qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+received = 0
+for _ in range(int(sys.argv[2])):
+    got = []
+    subscription = node.create_subscription(Image, sys.argv[1], got.append, qos)
+    deadline = time.monotonic() + 2.0
+    while not got and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    received += bool(got)
+    node.destroy_subscription(subscription)
+print(received, flush=True)
+"""
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+def frames_over(receiver: MultiprocessRGBDReceiver, seconds: float) -> tuple[list[int], float]:
+    receiver.grab_images()
+    ids, start = [receiver.frame_id], time.monotonic()
+    while time.monotonic() - start < seconds:
+        receiver.grab_images(timeout=5.0)
+        ids.append(receiver.frame_id)
+    return ids, time.monotonic() - start
+
+
+def test_a_stalled_subscriber_slows_neither_the_camera_nor_the_native_receivers(namespace: str, processes) -> None:
+    name = node_name()
+    node = start_node(processes, "camera_node", name, {**SMALL, "namespace": namespace})
+    topics = [f"/{name}/rgb/image_raw", f"/{name}/depth/image_raw"]
+    stalled = processes.popen([sys.executable, "-c", STALLED, *topics], stdout=subprocess.PIPE)
+    assert stalled.stdout is not None and stalled.stdout.readline().strip() == b"ready"
+    with subscriber() as probe:  # a healthy subscriber beside the stalled one keeps getting images
+        probe.subscribe(Image, topics[0])
+        probe.wait_for(lambda: probe.count(topics[0]) >= 10, START_TIMEOUT, "images beside a stalled subscriber")
+        with MultiprocessRGBDReceiver(namespace, timeout=10.0) as receiver:
+            ids, seconds = frames_over(receiver, 4.0)
+        healthy = probe.count(topics[0])
+    code, output = stop_node(node)
+    assert code == 0, output
+    assert ids == list(range(ids[0], ids[-1] + 1)), "the native receiver missed frames"
+    rate = (ids[-1] - ids[0]) / seconds
+    assert rate > 0.8 * FPS, f"camera at {rate:.1f} Hz with a stalled subscriber, configured {FPS}"
+    assert healthy >= 10
+
+
+def test_subscribers_joining_and_leaving_100_times_leak_nothing(namespace: str, processes) -> None:
+    name = node_name()
+    node = start_node(processes, "camera_node", name, {**SMALL, "namespace": namespace})
+    topic = f"/{name}/rgb/image_raw"
+    warm = processes.popen([sys.executable, "-c", JOIN_LEAVE, topic, "10"], stdout=subprocess.PIPE)
+    out, _ = warm.communicate(timeout=120)
+    assert int(out) >= 5, "the warm-up subscriber got no images"
+    before = rss_kib(node.pid)
+    churn = processes.popen([sys.executable, "-c", JOIN_LEAVE, topic, "100"], stdout=subprocess.PIPE)
+    out, _ = churn.communicate(timeout=300)
+    after = rss_kib(node.pid)
+    with MultiprocessRGBDReceiver(namespace, timeout=10.0) as receiver:
+        ids, _ = frames_over(receiver, 1.0)
+    code, output = stop_node(node)
+    assert code == 0, output
+    assert int(out) >= 90, f"only {int(out)} of 100 short-lived subscribers got an image"
+    assert ids == list(range(ids[0], ids[-1] + 1))
+    # A 640x480 frame is 2.2 MB (rgb + depth): growth of more than a few frames' worth would be a leak.
+    assert after - before < 16 * 1024, f"camera_node RSS grew {(after - before) / 1024:.1f} MB over 100 subscribers"
