@@ -23,6 +23,10 @@ class FrameTimeoutError(SharedMemoryCameraError, TimeoutError):
     """The publisher is alive but produced no new frame within the timeout."""
 
 
+class SegmentPermissionError(SharedMemoryCameraError, PermissionError):
+    """The namespace's segment belongs to another user who did not share it (see the publisher's segment_mode)."""
+
+
 class SchemaMismatchError(SharedMemoryCameraError):
     """The receiver asks for data the publisher does not write, or in another layout."""
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from airo_mp_camera.pipeline.errors import NamespaceInUseError, SchemaMismatchError
+from airo_mp_camera.pipeline.errors import NamespaceInUseError, SchemaMismatchError, SegmentPermissionError
 from airo_mp_camera.pipeline.futex import FutexWord
 from airo_mp_camera.pipeline.namespace import segment_name, validate_namespace
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
@@ -189,7 +190,14 @@ class FrameRing:
             try:
                 return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
             except FileExistsError:
-                owner = read_owner(path)
+                try:
+                    owner = read_owner(path)
+                except PermissionError:
+                    raise NamespaceInUseError(
+                        f"shared-memory namespace '{validate_namespace(namespace)}' is held by "
+                        f"{_describe_file(path)}, which this user cannot read; stop that publisher or choose "
+                        "another namespace"
+                    ) from None
                 if owner is not None and owner.is_alive():
                     raise NamespaceInUseError(
                         f"shared-memory namespace '{validate_namespace(namespace)}' is in use by a live publisher "
@@ -210,6 +218,12 @@ class FrameRing:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             return None
+        except PermissionError:
+            raise SegmentPermissionError(
+                f"shared-memory namespace '{validate_namespace(namespace)}' is {_describe_file(path)}, which this "
+                "user may not read; start its publisher with segment_mode=0o640 (a group both users are in) or "
+                "0o644 (every local user)"
+            ) from None
         if os.fstat(fd).st_size < _LAYOUT:
             os.close(fd)
             return None
@@ -360,8 +374,22 @@ def _owner_from(u64: np.ndarray, u32: np.ndarray, f64: np.ndarray) -> SegmentOwn
     return SegmentOwner(identity, int(u64[_GENERATION // 8]), int(u32[_STATE // 4]), float(f64[_HEARTBEAT // 8]))
 
 
+def _describe_file(path: str) -> str:
+    """Who owns a file and its mode, for error messages."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return path
+    return f"{path} (uid {info.st_uid}, gid {info.st_gid}, mode {stat.S_IMODE(info.st_mode):04o})"
+
+
 def read_owner(path: str) -> SegmentOwner | None:
-    """The owner recorded in a segment file, or None when the file is missing or not a valid segment."""
+    """The owner recorded in a segment file, or None when the file is missing or not a valid segment.
+
+    Raises:
+        PermissionError: the file belongs to another user who did not share it.
+
+    """
     try:
         with open(path, "rb") as segment:
             header = segment.read(_LAYOUT)
@@ -381,7 +409,10 @@ def reclaim_stale_segments() -> list[str]:
     for entry in os.scandir(SHM_DIR):
         if not entry.name.startswith("airo_mp_camera."):
             continue
-        owner = read_owner(entry.path)
+        try:
+            owner = read_owner(entry.path)
+        except PermissionError:
+            continue  # another user's segment: neither ours to judge nor to remove
         if owner is None:
             try:
                 if time.time() - entry.stat().st_mtime < HEARTBEAT_STALE_S:
