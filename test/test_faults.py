@@ -7,6 +7,7 @@ module (spawned children import it by name, like `workers`).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -45,11 +47,13 @@ from airo_mp_camera import (
 )
 from airo_mp_camera.cameras import watermark
 from airo_mp_camera.pipeline import frame_ring
+from airo_mp_camera.pipeline.errors import SegmentPermissionError
 from airo_mp_camera.pipeline.frame_ring import SHM_DIR, FrameRing, read_owner, segment_path
 from airo_mp_camera.pipeline.namespace import SEGMENT_PREFIX
 
 SPAWN = multiprocessing.get_context("spawn")
 FLAT_MODULUS = 251  # FlatCamera fills every byte with frame_id % 251
+NOBODY = 65534
 
 
 def synthetic(resolution: tuple[int, int] = (320, 240), fps: float = 30.0) -> dict[str, object]:
@@ -567,7 +571,7 @@ def test_segments_are_owner_only_unless_the_publisher_widens_segment_mode(
         expected = 0o600 if mode is None else mode
         assert stat.S_IMODE(info.st_mode) == expected and info.st_uid == os.getuid()
         if os.getuid() == 0:  # root may act as another user: check what that user can open
-            for group, readable in ((65534, bool(expected & 0o004)), (info.st_gid, bool(expected & 0o044))):
+            for group, readable in ((NOBODY, bool(expected & 0o004)), (info.st_gid, bool(expected & 0o044))):
                 assert _can_open_as_nobody(segment_path(namespace), group, os.O_RDONLY) is readable
                 assert _can_open_as_nobody(segment_path(namespace), group, os.O_RDWR) is False
         with MultiprocessRGBReceiver(namespace) as receiver:
@@ -582,10 +586,35 @@ def _can_open_as_nobody(path: str, group: int, flags: int) -> bool:
         f"import os\ntry:\n    os.close(os.open({path!r}, {flags}))\nexcept PermissionError:\n    raise SystemExit(3)"
     )
     done = subprocess.run(
-        ["/usr/bin/python3", "-c", code], user=65534, group=group, extra_groups=[], timeout=30, check=False
+        ["/usr/bin/python3", "-c", code], user=NOBODY, group=group, extra_groups=[], timeout=30, check=False
     )
     assert done.returncode in (0, 3), f"the permission probe failed with code {done.returncode}"
     return done.returncode == 0
+
+
+@contextlib.contextmanager
+def acting_as_nobody() -> Iterator[None]:
+    """Runs the block with the effective uid of 'nobody' (root keeps its saved uid and takes it back)."""
+    os.seteuid(NOBODY)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="acting as another user (seteuid) needs root")
+def test_another_user_is_told_the_segment_is_not_shared_and_reclaim_leaves_it_alone(namespace: str, processes) -> None:
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48)), namespace) as publisher:
+        processes.track(publisher.pid)
+        with acting_as_nobody():
+            with pytest.raises(SegmentPermissionError, match=f"'{namespace}'.*mode 0600.*segment_mode=0o640"):
+                MultiprocessRGBReceiver(namespace)
+            removed = reclaim_stale_segments()  # must not fail on, nor remove, what it cannot read
+            with pytest.raises(NamespaceInUseError, match=f"'{namespace}'.*uid 0.*cannot read"):
+                FrameRing.create(namespace, {"camera": {"frame_id": np.zeros(1, dtype=np.uint64)}})
+        assert segment_path(namespace) not in removed and os.path.exists(segment_path(namespace))
+        with MultiprocessRGBReceiver(namespace) as receiver:  # its own user still reads it
+            receiver.grab_images()
 
 
 # ---------------------------------------------------------------------------------- the sequence lock
