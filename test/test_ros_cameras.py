@@ -70,3 +70,18 @@ def test_zed_double_through_camera_node(namespace: str, processes, monkeypatch) 
     assert code == 0, output
     assert (message.width, message.height) == (672, 376)  # the VGA mode of the double's ZED 2i
     assert first > 0
+
+
+def test_camera_node_ends_cleanly_when_a_replay_without_loop_ends(namespace: str, processes) -> None:
+    name = node_name()
+    params = {"camera_type": "replay", "replay.bag_path": str(BAG), "replay.loop": False, "namespace": namespace}
+    node = start_node(processes, "camera_node", name, params)
+    try:
+        out, err = node.communicate(timeout=60)  # the bag lasts about a second
+    except Exception:
+        node.kill()
+        raise
+    assert node.returncode == 0, err.decode()
+    assert "end of its recording" in err.decode() + out.decode()
+    assert "Traceback" not in err.decode()
+    assert not Path(f"/dev/shm/airo_mp_camera.{namespace}").exists()

@@ -196,6 +196,11 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
                 self._frames.value = frame_id
                 if frame_id == 1:
                     self._status_writer.send(("ready", ""))
+        except EOFError as error:  # a recording (SVO, bag) ended and does not loop: a normal end
+            logger.info("publisher '%s' finished: %s", self.namespace, error)
+            if frame_id == 0:
+                failed = True
+                self._status_writer.send(("error", f"{type(error).__name__}: {error}"))
         except BaseException as error:
             failed = True
             logger.error("publisher '%s' stopped: %s: %s", self.namespace, type(error).__name__, error)

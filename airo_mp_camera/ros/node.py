@@ -151,6 +151,10 @@ class CameraBridgeNode(Node):
         publisher = self.publisher
         if publisher is None or publisher.is_alive():
             return
+        if publisher.exitcode == 0:  # a recording without loop reached its end
+            self.get_logger().info("the camera finished (end of its recording); shutting down")
+            self.publisher = None
+            raise SystemExit(0)
         self._camera_error = f"camera process exited with code {publisher.exitcode}"
         if self.camera_restarts >= MAX_CAMERA_RESTARTS:
             self.get_logger().fatal(f"{self._camera_error}; gave up after {MAX_CAMERA_RESTARTS} restarts")
