@@ -30,5 +30,19 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check airo_mp_camera test benchmarks examples launch
 	$(PY) -m mypy airo_mp_camera
 
+# Benchmarks (benchmarks/run.py): the full set writes benchmarks/results.json (a few minutes); quick is under a minute.
+bench: $(STAMP)
+	$(RUN) $(PY) -m benchmarks.run
+
+bench-quick: $(STAMP)
+	$(RUN) $(PY) -m benchmarks.run --quick
+
+# The peer (airo-camera-toolkit from PyPI, with open3d) in its own venv, so that it never touches .venv.
+PEERS ?= .venv-peers
+bench-peers:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q -U pip
+	$(PEERS)/bin/python -m pip install -q airo-camera-toolkit==2026.10.1
+
 clean:
 	rm -rf $(VENV) build install log *.egg-info

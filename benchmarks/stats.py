@@ -1,0 +1,39 @@
+"""Small statistics shared by the benchmarks (kept free of heavy imports: the peer venv imports it too)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
+    """p50, p99 and max of a list of milliseconds, rounded to microseconds (NaN when empty)."""
+    if len(values_ms) == 0:
+        return {"p50": float("nan"), "p99": float("nan"), "max": float("nan"), "n": 0}
+    array = np.asarray(values_ms, dtype=np.float64)
+    return {
+        "p50": round(float(np.percentile(array, 50)), 3),
+        "p99": round(float(np.percentile(array, 99)), 3),
+        "max": round(float(array.max()), 3),
+        "n": int(array.size),
+    }
+
+
+def delivery(frame_ids: Sequence[int]) -> dict[str, float]:
+    """Frames received out of those published between the first and the last one received."""
+    if len(frame_ids) == 0:
+        return {"delivered": 0, "published": 0, "ratio": 0.0}
+    published = int(max(frame_ids) - min(frame_ids) + 1)
+    delivered = len(set(frame_ids))
+    return {"delivered": delivered, "published": published, "ratio": round(delivered / published, 4)}
+
+
+def self_cpu_seconds() -> float:
+    """This process's user + system CPU time, from /proc/self/stat (all threads)."""
+    import os
+
+    with open("/proc/self/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
