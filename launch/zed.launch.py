@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from ament_index_python.packages import get_package_share_directory
+from ament_index_python.packages import PackageNotFoundError, get_package_prefix, get_package_share_directory
 from launch import LaunchContext, LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
@@ -54,7 +54,23 @@ def _is_true(context: LaunchContext, name: str) -> bool:
     return LaunchConfiguration(name).perform(context).lower() in ("true", "1", "yes")
 
 
+def _require_tf2_ros() -> None:
+    """Raises before any process starts when static_transform_publisher is missing.
+
+    Otherwise launch would start camera_node, then fail on the tf node and exit, leaving camera_node running.
+    """
+    try:
+        get_package_prefix("tf2_ros")
+    except PackageNotFoundError:
+        raise RuntimeError(
+            "publish_tf:=true needs tf2_ros (static_transform_publisher), which is not installed: "
+            "install ros-$ROS_DISTRO-tf2-ros or pass publish_tf:=false"
+        ) from None
+
+
 def _camera(context: LaunchContext) -> list:
+    if _is_true(context, "publish_tf"):
+        _require_tf2_ros()
     name = LaunchConfiguration("camera_name").perform(context)
     camera_type = LaunchConfiguration("camera_type").perform(context)
     config_file = LaunchConfiguration("config_file").perform(context) or os.path.join(
