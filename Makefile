@@ -44,5 +44,9 @@ bench-peers:
 	$(PEERS)/bin/python -m pip install -q -U pip
 	$(PEERS)/bin/python -m pip install -q airo-camera-toolkit==2026.10.1
 
+# Soak (not in CI): 10 minutes by default, SOAK_ARGS="--minutes 1" for a short run; writes build/soak-report.json.
+soak: $(STAMP)
+	$(RUN) $(PY) tools/soak.py $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) build install log *.egg-info
