@@ -80,7 +80,9 @@ def _camera(context: LaunchContext) -> list:
         "camera_type": camera_type,
         "namespace": name,
         "camera_name": name,
-        "zed.serial_number": int(LaunchConfiguration("serial_number").perform(context)),
+        # Left to launch_ros (read as YAML) and checked by the node: a bad value stops this camera with a
+        # message naming the parameter, instead of an exception here that would orphan cameras already started.
+        "zed.serial_number": LaunchConfiguration("serial_number"),
         "zed.svo_file": LaunchConfiguration("svo_file").perform(context),
         "replay.bag_path": LaunchConfiguration("bag_path").perform(context),
         "depth.enable": _is_true(context, "enable_depth"),
