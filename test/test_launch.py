@@ -16,6 +16,7 @@ otherwise), since static_transform_publisher is a C++ program that no wheel prov
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import unittest
 import uuid
@@ -45,6 +46,10 @@ if PREFIX is None or not (PREFIX / "lib" / "airo_mp_camera" / "camera_node").exi
         "and `source install/setup.bash` (a pip install puts console scripts where ros2 launch does not look)",
         allow_module_level=True,
     )
+
+# `launch_test test/test_launch.py` (launch_testing's own runner) does not put test/ on the path as pytest does.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 import launch_testing  # noqa: E402
 import launch_testing.actions  # noqa: E402
