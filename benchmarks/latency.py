@@ -67,24 +67,34 @@ def memcpy_ms(resolution: tuple[int, int], pointcloud: bool, repeats: int = 40) 
     }
 
 
-def _consistent(receiver: Any, pointcloud: bool) -> bool:
+def _consistent(receiver: Any, pointcloud: bool, depth: bool = True) -> bool:
     """Whether every stream of the receiver's frame carries the receiver's frame id (see cameras/watermark.py)."""
     from airo_mp_camera.cameras import watermark
 
     frame_id = receiver.frame_id
-    streams = [receiver.retrieve_rgb_image_as_int(), receiver.retrieve_depth_map(), receiver.retrieve_depth_image()]
+    streams = [receiver.retrieve_rgb_image_as_int()]
+    if depth:
+        streams += [receiver.retrieve_depth_map(), receiver.retrieve_depth_image()]
     if pointcloud:
         cloud = receiver.retrieve_colored_point_cloud()
         streams += [cloud.points, cloud.colors]
     return all(watermark.matches(stream, frame_id) for stream in streams)
 
 
-def receiver_worker(namespace: str, seconds: float, pointcloud: bool, start: Any, results: Any) -> None:
-    """One native receiver in its own process: grabs every frame for `seconds` once `start` is set."""
-    from airo_mp_camera import MultiprocessRGBDReceiver
+def receiver_worker(
+    namespace: str, seconds: float, pointcloud: bool, start: Any, results: Any, depth: bool = True
+) -> None:
+    """One native receiver in its own process: grabs every frame for `seconds` once `start` is set.
+
+    With `depth=False` it reads RGB only (for publishers that write nothing else).
+    """
+    from airo_mp_camera import MultiprocessRGBDReceiver, MultiprocessRGBReceiver
 
     try:
-        receiver = MultiprocessRGBDReceiver(namespace, enable_pointcloud=pointcloud, timeout=30.0)
+        if depth:
+            receiver: Any = MultiprocessRGBDReceiver(namespace, enable_pointcloud=pointcloud, timeout=30.0)
+        else:
+            receiver = MultiprocessRGBReceiver(namespace, timeout=30.0)
         receiver.grab_images()
         results.put(("ready", os.getpid()))
         if not start.wait(60):
@@ -98,7 +108,7 @@ def receiver_worker(namespace: str, seconds: float, pointcloud: bool, start: Any
             latencies.append(1000 * (time.time() - receiver.capture_timestamp))
             ids.append(receiver.frame_id)
             stamps.append(receiver.capture_timestamp)
-            if not _consistent(receiver, pointcloud):
+            if not _consistent(receiver, pointcloud, depth):
                 torn += 1
         cpu = 100 * (self_cpu_seconds() - cpu_before) / (time.monotonic() - started)
         report = {
@@ -132,6 +142,7 @@ def receivers_phase(
     n_receivers: int,
     seconds: float,
     pointcloud: bool,
+    depth: bool = True,
 ) -> dict[str, Any]:
     """Runs `n_receivers` receiver processes on a running publisher; aggregates their reports.
 
@@ -140,7 +151,7 @@ def receivers_phase(
     """
     start, results = SPAWN.Event(), SPAWN.Queue()
     workers = [
-        group.spawn(receiver_worker, namespace, seconds, pointcloud, start, results, name=f"receiver{i}")
+        group.spawn(receiver_worker, namespace, seconds, pointcloud, start, results, depth, name=f"receiver{i}")
         for i in range(n_receivers)
     ]
     for _ in workers:
@@ -218,16 +229,16 @@ def segment_bytes(namespace: str) -> int:
     return os.stat(segment_path(namespace)).st_size
 
 
-def run(seconds: float) -> dict[str, Any]:
-    """The native-receiver measurements: RGB-D with 1 and 4 receivers (and nobody), and with the point cloud."""
+def run(seconds: float, quick: bool = False) -> dict[str, Any]:
+    """The native-receiver measurements: RGB-D with nobody, 1 and 4 receivers (quick: not 4), and with the cloud."""
     results: dict[str, Any] = {}
     with ProcessGroup() as group:
         publisher = start_publisher(group, pointcloud=False)
-        time.sleep(1.0)
         results["shm_bytes_rgbd_1080p"] = segment_bytes(publisher.namespace)
         results["idle"] = publisher_rate(publisher, seconds)
         results["rgbd_1_receiver"] = publisher_phase(group, publisher, 1, seconds, pointcloud=False)
-        results["rgbd_4_receivers"] = publisher_phase(group, publisher, 4, seconds, pointcloud=False)
+        if not quick:
+            results["rgbd_4_receivers"] = publisher_phase(group, publisher, 4, seconds, pointcloud=False)
         publisher.stop()
         publisher = start_publisher(group, pointcloud=True)
         results["shm_bytes_rgbd_pc_1080p"] = segment_bytes(publisher.namespace)

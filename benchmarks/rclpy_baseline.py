@@ -45,6 +45,7 @@ def publish(frames: int, topic: str, connect_timeout: float = 30.0) -> dict[str,
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no subscriber on {topic} within {connect_timeout} s")
             time.sleep(0.05)
+        time.sleep(1.0)  # matched on discovery; let the reliable handshake finish before the first frame
         cpu_before, started = self_cpu_seconds(), time.monotonic()
         for _ in range(frames):
             camera.grab_images()
@@ -87,7 +88,7 @@ def run(seconds: float) -> dict[str, Any]:
     with ProcessGroup() as group:
         subscriber = group.popen(
             [python, "-m", "benchmarks.ros_subscriber", "--topic", TOPIC, "--type", "image"]
-            + ["--frames", str(frames), "--seconds", str(seconds + 10)],
+            + ["--frames", str(frames), "--seconds", str(seconds + 5)],
             cwd=root,
             stdout=-1,
             stderr=-1,

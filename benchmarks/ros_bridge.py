@@ -37,30 +37,36 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def camera_node_command(namespace: str) -> list[str]:
-    """The camera node's command line: the console script when installed, else the module."""
+def camera_node_command(namespace: str, rgb_only: bool = False) -> list[str]:
+    """The camera node's command line (the console script when installed, else the module).
+
+    By default RGB, depth and the point cloud are on; `rgb_only` turns depth and the cloud off, so that the
+    hosted publisher writes, and the bridge copies, the RGB image only (what the plain rclpy baseline sends).
+    """
     script = os.path.join(os.path.dirname(sys.executable), "camera_node")
     command = [script] if os.path.exists(script) else [sys.executable, "-m", "airo_mp_camera.ros.camera_node"]
     width, height = RESOLUTION_1080P
-    return command + [
-        "--ros-args",
-        "-r",
-        "__node:=camera",
-        "-r",
-        "__ns:=/",
-        "-p",
-        "camera_type:=synthetic",
-        "-p",
-        f"namespace:={namespace}",
-        "-p",
-        f"width:={width}",
-        "-p",
-        f"height:={height}",
-        "-p",
-        f"fps:={FPS}",
-        "-p",
-        "points.enable:=true",
-    ]
+    return (
+        command
+        + [
+            "--ros-args",
+            "-r",
+            "__node:=camera",
+            "-r",
+            "__ns:=/",
+            "-p",
+            "camera_type:=synthetic",
+            "-p",
+            f"namespace:={namespace}",
+            "-p",
+            f"width:={width}",
+            "-p",
+            f"height:={height}",
+            "-p",
+            f"fps:={FPS}",
+        ]
+        + (["-p", "points.enable:=false", "-p", "depth.enable:=false"] if rgb_only else ["-p", "points.enable:=true"])
+    )
 
 
 def _attach(namespace: str, timeout: float) -> Any:
@@ -113,6 +119,7 @@ def _phase(
     topics: dict[str, str],
     n_receivers: int,
     seconds: float,
+    depth: bool = True,
 ) -> dict[str, Any]:
     """Subscriber processes on `topics` ({key: topic}) and `n_receivers` native receivers, side by side."""
     kinds = {RGB_TOPIC: "image", POINTS_TOPIC: "points"}
@@ -128,7 +135,7 @@ def _phase(
     }
     time.sleep(3.0)  # discovery and the first messages, so that the windows overlap
     native = receivers_phase(
-        group, namespace, lambda: int(ring.latest), node_pids, n_receivers, seconds - 1.0, pointcloud=False
+        group, namespace, lambda: int(ring.latest), node_pids, n_receivers, seconds - 1.0, False, depth
     )
     stamps = native.pop("stamps")
     phase: dict[str, Any] = {"native": native}
@@ -144,31 +151,19 @@ def _phase(
     return phase
 
 
-def run(seconds: float) -> dict[str, Any]:
-    """camera_node with, in turn, an rgb subscriber, a points subscriber, and both plus 4 native receivers."""
-    reason = unavailable_reason()
-    if reason is not None:
-        return {"skipped": reason}
+def _hosted(seconds: float, rgb_only: bool, measure: Any) -> dict[str, Any]:
+    """Starts camera_node, waits for its first frame, runs `measure(group, namespace, ring, node_pids)`, stops it."""
     namespace = f"bench_ros_{uuid.uuid4().hex[:8]}"
-    results: dict[str, Any] = {"camera_node_command": " ".join(camera_node_command(namespace))}
+    command = camera_node_command(namespace, rgb_only)
+    results: dict[str, Any] = {"camera_node_command": " ".join(command)}
     ring = None
     with ProcessGroup() as group, tempfile.TemporaryFile() as node_log:
-        node = group.popen(camera_node_command(namespace), cwd=ROOT, stdout=node_log, stderr=-2)
+        node = group.popen(command, cwd=ROOT, stdout=node_log, stderr=-2)
         try:
             ring = _attach(namespace, 60.0)
             node_pids = {"camera_node": node.pid}
             node_pids.update({f"camera_node_child{i}": pid for i, pid in enumerate(child_pids(node.pid))})
-            meter = CpuMeter(node_pids)
-            meter.start()
-            idle_rate = _rate(ring, seconds)
-            results["idle"] = {"publisher_rate_hz": round(idle_rate, 2), "cpu_percent": meter.stop()}
-            rgb = _phase(group, namespace, ring, node_pids, {"rgb": RGB_TOPIC}, 1, seconds)
-            results["rgb"], results["rgb_cpu_percent"] = rgb["rgb"], rgb["native"]["cpu_percent"]
-            points = _phase(group, namespace, ring, node_pids, {"points": POINTS_TOPIC}, 1, seconds)
-            results["points"], results["points_cpu_percent"] = points["points"], points["native"]["cpu_percent"]
-            loaded = _phase(group, namespace, ring, node_pids, {"rgb": RGB_TOPIC, "points": POINTS_TOPIC}, 4, seconds)
-            results["loaded"] = loaded
-            results["publisher_rate_ratio_loaded"] = round(loaded["native"]["publisher_rate_hz"] / idle_rate, 3)
+            results.update(measure(group, namespace, ring, node_pids))
         finally:
             if ring is not None:
                 ring.close()
@@ -177,6 +172,37 @@ def run(seconds: float) -> dict[str, Any]:
             if node.returncode != 0:
                 node_log.seek(0)
                 results["camera_node_log_tail"] = node_log.read().decode(errors="replace")[-1500:]
+    return results
+
+
+def run(seconds: float) -> dict[str, Any]:
+    """camera_node (RGB-D + cloud) with, in turn, an rgb subscriber, a points subscriber, and both plus 4 native
+    receivers; then an RGB-only camera_node with an rgb subscriber."""
+    reason = unavailable_reason()
+    if reason is not None:
+        return {"skipped": reason}
+
+    def rgbd(group: ProcessGroup, namespace: str, ring: Any, node_pids: dict[str, int]) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        meter = CpuMeter(node_pids)
+        meter.start()
+        idle_rate = _rate(ring, seconds)
+        results["idle"] = {"publisher_rate_hz": round(idle_rate, 2), "cpu_percent": meter.stop()}
+        rgb = _phase(group, namespace, ring, node_pids, {"rgb": RGB_TOPIC}, 1, seconds)
+        results["rgb"], results["rgb_cpu_percent"] = rgb["rgb"], rgb["native"]["cpu_percent"]
+        points = _phase(group, namespace, ring, node_pids, {"points": POINTS_TOPIC}, 1, seconds)
+        results["points"], results["points_cpu_percent"] = points["points"], points["native"]["cpu_percent"]
+        loaded = _phase(group, namespace, ring, node_pids, {"rgb": RGB_TOPIC, "points": POINTS_TOPIC}, 4, seconds)
+        results["loaded"] = loaded
+        results["publisher_rate_ratio_loaded"] = round(loaded["native"]["publisher_rate_hz"] / idle_rate, 3)
+        return results
+
+    def rgb_only(group: ProcessGroup, namespace: str, ring: Any, node_pids: dict[str, int]) -> dict[str, Any]:
+        phase = _phase(group, namespace, ring, node_pids, {"rgb": RGB_TOPIC}, 1, seconds, depth=False)
+        return {"rgb": phase["rgb"], "cpu_percent": phase["native"]["cpu_percent"]}
+
+    results = _hosted(seconds, False, rgbd)
+    results["rgb_only_camera"] = _hosted(seconds, True, rgb_only)
     return results
 
 

@@ -124,6 +124,8 @@ def figures(sections: dict[str, Any]) -> dict[str, Any]:
         "ros_rgb_1080p_p50_ms": _get(ros, "rgb", "latency_ms", "p50"),
         "ros_rgb_1080p_p99_ms": _get(ros, "rgb", "latency_ms", "p99"),
         "ros_rgb_delivered_ratio": _get(ros, "rgb", "ratio"),
+        "ros_rgb_only_camera_1080p_p50_ms": _get(ros, "rgb_only_camera", "rgb", "latency_ms", "p50"),
+        "ros_rgb_only_camera_delivered_ratio": _get(ros, "rgb_only_camera", "rgb", "ratio"),
         "ros_points_1080p_p50_ms": _get(ros, "points", "latency_ms", "p50"),
         "ros_points_delivered_ratio": _get(ros, "points", "ratio"),
         "peer_rgbd_1080p_p50_ms": _get(peer, "latency_ms", "p50"),
@@ -189,6 +191,12 @@ def targets(f: dict[str, Any]) -> list[dict[str, Any]]:
             "camera_node / plain rclpy",
         ),
         at_least("ros rgb delivered", ros_ok, 0.99, "fraction of camera frames the rgb subscriber got"),
+        at_most(
+            "ros rgb p50 / rclpy p50 (RGB-only camera)",
+            _ratio(f["ros_rgb_only_camera_1080p_p50_ms"], f["rclpy_rgb_1080p_p50_ms"]),
+            1.3,
+            "camera_node with depth and cloud off / plain rclpy (information)",
+        ),
         at_least(
             "publisher rate loaded / idle", f["publisher_rate_ratio_loaded"], 0.95, "4 receivers (+ bridge subscribed)"
         ),
@@ -269,6 +277,13 @@ def print_report(f: dict[str, Any], lines: list[dict[str, Any]], sections: dict[
             f["ros_rgb_delivered_ratio"],
             None,
         ),
+        (
+            "camera_node, RGB only: rgb/image_raw",
+            f["ros_rgb_only_camera_1080p_p50_ms"],
+            None,
+            f["ros_rgb_only_camera_delivered_ratio"],
+            None,
+        ),
         ("camera_node: /camera/points", f["ros_points_1080p_p50_ms"], None, f["ros_points_delivered_ratio"], None),
     ]
     print()
@@ -326,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
                     "rgbd_pc": latency.memcpy_ms(latency.RESOLUTION_1080P, pointcloud=True),
                 },
             )
-            _section(sections, "native", lambda: latency.run(seconds))
+            _section(sections, "native", lambda: latency.run(seconds, args.quick))
             _section(sections, "rclpy", lambda: rclpy_baseline.run(seconds))
             _section(sections, "control_loop", lambda: control_loop.run(seconds, args.quick))
             _section(sections, "peer_rgbd", lambda: run_peer(seconds, pointcloud=False))
