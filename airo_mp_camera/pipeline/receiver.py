@@ -118,14 +118,14 @@ class SharedMemoryReceiver:
     @property
     def frame_id(self) -> int:
         """Id of the frame the last grab returned (from 1 for each publisher instance; 0 before a grab)."""
-        camera = self._front.get(CameraSchema.name)
-        return int(camera.frame_id[0]) if camera is not None else 0  # type: ignore[attr-defined]
+        camera = getattr(self, CameraSchema.receiver_field, None)  # the frame the mixins expose
+        return int(camera.frame_id[0]) if camera is not None else 0
 
     @property
     def capture_timestamp(self) -> float:
         """Capture time of the frame the last grab returned, in seconds since the epoch (0.0 before a grab)."""
-        camera = self._front.get(CameraSchema.name)
-        return float(camera.timestamp[0]) if camera is not None else 0.0  # type: ignore[attr-defined]
+        camera = getattr(self, CameraSchema.receiver_field, None)
+        return float(camera.timestamp[0]) if camera is not None else 0.0
 
     def _try_connect(self) -> bool:
         ring = FrameRing.attach(self.namespace)
@@ -150,6 +150,8 @@ class SharedMemoryReceiver:
             self._front = self._allocate(ring)
             self._back = self._allocate(ring)
             self._ready = self._allocate(ring)
+            self._taken_copy = self._ready_copy  # a frame readied from the old segment was in `_ready`: gone
+            self._prefetch_error = None  # the copier's "publisher gone" no longer holds
         return True
 
     def _allocate(self, ring: FrameRing) -> dict[str, BaseIdl]:
