@@ -17,6 +17,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -273,6 +274,64 @@ def test_receivers_reconnect_by_themselves_when_the_publisher_restarts(
             assert child.exitcode == 0
     finally:
         here.close()
+        second.stop()
+        first.stop()
+
+
+class LateFirstFrameCamera(SyntheticCamera):
+    """A synthetic camera whose first frame comes `delay` seconds after it opened, like one warming up."""
+
+    def __init__(self, delay: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._delay = delay
+
+    def grab_images(self) -> None:
+        if self.frame_id == 0:
+            time.sleep(self._delay)
+        super().grab_images()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("prefetch", [False, True], ids=["plain", "prefetch"])
+def test_a_receiver_reconnected_before_the_new_publishers_first_frame_returns_no_blank_frame(
+    namespace: str, processes, prefetch: bool
+) -> None:
+    receiver = MultiprocessRGBReceiver(namespace, timeout=5.0, prefetch=prefetch)
+    first = MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48)), namespace)
+    late = {"delay": 3.0, **synthetic((64, 48))}
+    second = MultiprocessRGBPublisher(LateFirstFrameCamera, late, namespace)
+    starter = threading.Thread(target=second.start, daemon=True)  # returns once the late first frame is out
+    try:
+        first.start()
+        processes.track(first.pid)
+        receiver.grab_images()
+        time.sleep(0.2)  # with prefetch, a newer frame is now copied but not taken
+        os.kill(first.pid, signal.SIGKILL)
+        first.join(10)
+        starter.start()
+        deadline = time.monotonic() + 20
+        while receiver.restarts == 0:  # the copier reconnects by itself; a plain receiver when asked
+            assert time.monotonic() < deadline, "the receiver did not reconnect to the second publisher"
+            if not prefetch:
+                with contextlib.suppress(PublisherGoneError):
+                    receiver.try_grab_images()
+            time.sleep(0.01)
+        processes.track(second.pid)
+        ring = FrameRing.attach(namespace)
+        assert ring is not None and ring.latest == 0, "the second publisher's first frame came too early to test"
+        ring.close()
+
+        receiver.try_grab_images()
+        rgb = receiver.retrieve_rgb_image_as_int()
+        assert receiver.frame_id > 0 and watermark.matches(rgb, receiver.frame_id), (
+            f"frame id {receiver.frame_id} does not describe the image returned (watermark {watermark.read(rgb)})"
+        )
+        receiver.grab_images()
+        assert receiver.frame_id == 1 and watermark.matches(receiver.retrieve_rgb_image_as_int(), 1)
+    finally:
+        if starter.ident is not None:
+            starter.join(30)
+        receiver.close()
         second.stop()
         first.stop()
 
