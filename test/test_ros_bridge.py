@@ -289,7 +289,8 @@ def test_bag_round_trip_through_a_raw_subscription(namespace: str, processes, tm
     ],
 )
 def test_bad_parameters_stop_the_node_at_start_naming_the_problem(params, extra, named, processes) -> None:
-    node = start_node(processes, "camera_node", node_name(), params, extra)
+    name = node_name()
+    node = start_node(processes, "camera_node", name, params, extra)
     try:
         out, err = node.communicate(timeout=30)
     except Exception:
@@ -298,6 +299,7 @@ def test_bad_parameters_stop_the_node_at_start_naming_the_problem(params, extra,
     assert node.returncode == 2, (out + err).decode()
     message = err.decode()
     assert named in message, message
+    assert f"[{name}]" in message, "the message should say which node failed"
     assert "Traceback" not in message
 
 

@@ -207,6 +207,7 @@ def run(node_name: str, host_camera: bool, args: Sequence[str] | None = None) ->
     publishing, the camera process stops and removes its shared memory, then ROS shuts down.
     """
     stop = threading.Event()
+    node_name = _remapped_name(node_name, args or [])
 
     def request_stop(signum: int, frame: object) -> None:
         stop.set()
@@ -242,6 +243,14 @@ def run(node_name: str, host_camera: bool, args: Sequence[str] | None = None) ->
             node.destroy_node()
         rclpy.try_shutdown()
     return code
+
+
+def _remapped_name(default: str, args: Sequence[str]) -> str:
+    """The node's name after a `-r __node:=name` remapping, for messages printed before the node exists."""
+    for arg in args:
+        if arg.startswith("__node:=") or arg.startswith("__name:="):
+            return arg.split(":=", 1)[1]
+    return default
 
 
 def main_camera_node(args: Sequence[str] | None = None) -> None:
