@@ -18,6 +18,7 @@ sequence lock; its BaseIdl buffers still describe the data.
 
 from __future__ import annotations
 
+import errno
 import json
 import mmap
 import os
@@ -29,7 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from airo_mp_camera.pipeline.errors import NamespaceInUseError, SchemaMismatchError, SegmentPermissionError
+from airo_mp_camera.pipeline.errors import (
+    NamespaceInUseError,
+    PublisherStartError,
+    SchemaMismatchError,
+    SegmentPermissionError,
+)
 from airo_mp_camera.pipeline.futex import FutexWord
 from airo_mp_camera.pipeline.namespace import segment_name, validate_namespace
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
@@ -161,6 +167,7 @@ class FrameRing:
         try:
             os.fchmod(fd, mode)  # the umask must not narrow (or widen) what the user asked for
             os.ftruncate(fd, size)
+            _reserve(fd, size, namespace)
         except BaseException:
             os.close(fd)
             os.unlink(path)
@@ -372,6 +379,28 @@ class FrameRing:
 def _owner_from(u64: np.ndarray, u32: np.ndarray, f64: np.ndarray) -> SegmentOwner:
     identity = ProcessIdentity(int(u64[_PID // 8]), int(u64[_PID_START // 8]), int(u64[_PID_NAMESPACE // 8]))
     return SegmentOwner(identity, int(u64[_GENERATION // 8]), int(u32[_STATE // 4]), float(f64[_HEARTBEAT // 8]))
+
+
+def _reserve(fd: int, size: int, namespace: str) -> None:
+    """Allocates the segment's memory now, so a full /dev/shm fails the start instead of a SIGBUS mid-run.
+
+    Raises:
+        PublisherStartError: /dev/shm has no room for the segment, saying how large it is and what is free.
+
+    """
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as error:
+        if error.errno in (errno.EOPNOTSUPP, errno.EINVAL):
+            return  # a file system without fallocate: the pages are allocated on first write, as before
+        if error.errno not in (errno.ENOSPC, errno.ENOMEM):
+            raise
+        info = os.statvfs(SHM_DIR)
+        raise PublisherStartError(
+            f"{SHM_DIR} has no room for the {size / 2**20:.1f} MiB segment of namespace '{namespace}' "
+            f"({info.f_bavail * info.f_frsize / 2**20:.1f} MiB free of {info.f_blocks * info.f_frsize / 2**20:.1f}"
+            " MiB): free some, lower the resolution or the streams, or enlarge it (docker: --shm-size)"
+        ) from None
 
 
 def _describe_file(path: str) -> str:
