@@ -676,6 +676,38 @@ def test_another_user_is_told_the_segment_is_not_shared_and_reclaim_leaves_it_al
             receiver.grab_images()
 
 
+SMALL_SHM_PUBLISHER = """
+import os, sys, time
+from airo_mp_camera import MultiprocessRGBPublisher, PublisherStartError, SyntheticCamera
+publisher = MultiprocessRGBPublisher(SyntheticCamera, {"resolution": (640, 480), "fps": 30}, sys.argv[1])
+try:
+    publisher.start()
+except PublisherStartError as error:
+    print("refused:", error)
+else:
+    time.sleep(1.0)  # three frames fill the three slots
+    print("alive" if publisher.is_alive() else f"died with exit code {publisher.exitcode}")
+finally:
+    publisher.stop()
+print("left:", [name for name in os.listdir("/dev/shm") if name.startswith("airo_mp_camera.")])
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(os.getuid() != 0, reason="a private, small /dev/shm (unshare --mount) needs root")
+def test_a_dev_shm_too_small_for_the_segment_fails_the_start_clearly_instead_of_a_sigbus_later(
+    namespace: str, processes
+) -> None:
+    small_shm = 'mount -t tmpfs -o size=2m tmpfs /dev/shm && exec "$@"'  # 640x480 RGB needs 2.7 MiB
+    command = ["unshare", "--mount", "bash", "-c", small_shm, "small-shm", sys.executable, "-c", SMALL_SHM_PUBLISHER]
+    child = processes.popen([*command, namespace], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = (stream.decode() for stream in child.communicate(timeout=50))
+    assert child.returncode == 0, err[-2000:]
+    assert f"refused: camera publisher of namespace '{namespace}' failed" in out, out
+    assert "no room for the 2.7 MiB segment" in out and "--shm-size" in out
+    assert "left: []" in out
+
+
 # ---------------------------------------------------------------------------------- the sequence lock
 @pytest.mark.timeout(60)
 def test_the_sequence_lock_catches_overwrites_during_a_copy_and_returns_only_whole_frames(
