@@ -207,6 +207,7 @@ class MultiprocessRGBVideoRecorder(ConsumerProcess):
         self._first_capture_time = SPAWN.Value("d", 0.0, lock=False)
         self._last_capture_time = SPAWN.Value("d", 0.0, lock=False)
         self._encoder_pid = SPAWN.Value("q", 0, lock=False)
+        self._taken_frame_id = shared_counter()
         # Child-side state, set in `_open`.
         self._clock: FrameClock | None = None
         self._encoder: subprocess.Popen[bytes] | None = None
@@ -247,6 +248,11 @@ class MultiprocessRGBVideoRecorder(ConsumerProcess):
     def last_capture_time(self) -> float:
         """Capture time of the last frame written to the video; 0.0 before it."""
         return float(self._last_capture_time.value)
+
+    @property
+    def last_frame_id(self) -> int:
+        """Camera frame id of the last frame the recorder took (written or dropped); 0 before the first."""
+        return int(self._taken_frame_id.value)
 
     @property
     def encoder_pid(self) -> int | None:
@@ -299,6 +305,7 @@ class MultiprocessRGBVideoRecorder(ConsumerProcess):
             self._dropped.value += frame_id - self._last_frame_id - 1  # published, never seen by the recorder
         self._restarts = receiver.restarts
         self._last_frame_id = frame_id
+        self._taken_frame_id.value = frame_id
         image = self._image(receiver)
         if image.shape != self._shape:
             if not self._wrong_shape_warned:
