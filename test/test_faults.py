@@ -360,7 +360,7 @@ def test_a_slow_but_alive_publisher_is_not_taken_for_dead_from_another_pid_names
 
     A camera slower than the heartbeat's staleness limit must still look alive between its frames.
     """
-    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48), fps=0.2), namespace) as publisher:
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48), fps=0.25), namespace) as publisher:
         processes.track(publisher.pid)
         command = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", SLOW_CAMERA_RECEIVER]
         child = processes.popen([*command, namespace], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -463,10 +463,10 @@ def test_a_receiver_on_an_unknown_namespace_times_out_naming_it(namespace: str) 
 def test_a_live_publisher_without_new_frames_gives_a_frame_timeout_naming_the_namespace(
     namespace: str, processes
 ) -> None:
-    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48), fps=0.2), namespace) as publisher:
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48), fps=0.5), namespace) as publisher:
         processes.track(publisher.pid)
         with MultiprocessRGBReceiver(namespace, timeout=0.3) as receiver:
-            receiver.grab_images()  # frame 1 came at once; the next one is 5 s away
+            receiver.grab_images()  # frame 1 came at once; the next one is 2 s away
             with pytest.raises(FrameTimeoutError, match=f"'{namespace}'.*publisher is alive"):
                 receiver.grab_images()
             assert receiver.connected
