@@ -15,6 +15,8 @@ from airo_mp_camera.pipeline.errors import (
     FrameTimeoutError,
     PublisherGoneError,
     PublisherNotFoundError,
+    SchemaMismatchError,
+    SegmentPermissionError,
 )
 from airo_mp_camera.pipeline.frame_ring import STATE_CLOSED, FrameRing
 from airo_mp_camera.pipeline.namespace import validate_namespace
@@ -25,6 +27,8 @@ logger = logging.getLogger(__name__)
 _LIVENESS_CHECK_PERIOD_S = 0.1
 _CONNECT_POLL_S = 0.01
 _READ_ATTEMPTS = 8
+# Errors of a connection attempt that the next attempt will meet again (unlike a missing publisher).
+_LASTING_ERRORS = (SchemaMismatchError, SegmentPermissionError)
 # References to an array we own: the buffer's attribute, the loop variable and getrefcount's argument.
 _OWN_REFERENCES = 3
 
@@ -289,9 +293,16 @@ class SharedMemoryReceiver:
         deadline = time.monotonic() + timeout
         with self._lock:
             while not self._take_prefetched():
+                error = self._prefetch_error
+                if isinstance(error, _LASTING_ERRORS):  # waiting cannot cure these: say so at once
+                    raise type(error)(str(error))
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    error = self._prefetch_error
+                    if isinstance(error, PublisherGoneError):
+                        raise PublisherGoneError(
+                            f"namespace '{self.namespace}': {self._lost_publisher or 'publisher gone'} and no "
+                            f"publisher came back within {timeout} s"
+                        )
                     if error is not None:
                         raise type(error)(str(error))
                     raise FrameTimeoutError(
