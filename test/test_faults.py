@@ -51,6 +51,7 @@ from airo_mp_camera.pipeline import frame_ring
 from airo_mp_camera.pipeline.errors import SegmentPermissionError
 from airo_mp_camera.pipeline.frame_ring import SHM_DIR, FrameRing, read_owner, segment_path
 from airo_mp_camera.pipeline.namespace import SEGMENT_PREFIX
+from airo_mp_camera.pipeline.process_identity import ProcessIdentity
 
 SPAWN = multiprocessing.get_context("spawn")
 FLAT_MODULUS = 251  # FlatCamera fills every byte with frame_id % 251
@@ -209,6 +210,36 @@ def test_a_killed_publisher_makes_every_receiver_raise_publisher_gone_instead_of
         publisher.stop()  # reaps the child and removes the segment it left
     assert publisher.exitcode == -signal.SIGKILL
     assert not os.path.exists(segment_path(namespace))
+
+
+def host_publisher(namespace: str, started: Any) -> None:
+    """A script that hosts a publisher, reports its pid, and runs until killed."""
+    publisher = MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48)), namespace)
+    publisher.start()
+    started.put(publisher.pid)
+    time.sleep(120)
+
+
+@pytest.mark.timeout(60)
+def test_a_publisher_whose_parent_is_killed_stops_and_removes_its_segment(namespace: str, processes) -> None:
+    started = SPAWN.Queue()
+    host = SPAWN.Process(target=host_publisher, args=(namespace, started))
+    host.start()
+    processes.track(host.pid)
+    publisher_pid = get(started, 30)
+    processes.track(publisher_pid)
+    assert os.path.exists(segment_path(namespace))
+    os.kill(host.pid, signal.SIGKILL)
+    host.join(10)
+    deadline = time.monotonic() + 10
+    while os.path.exists(segment_path(namespace)):
+        assert time.monotonic() < deadline, "the orphaned publisher kept running and kept its segment"
+        time.sleep(0.02)
+    owner_gone = time.monotonic() + 10
+    while ProcessIdentity(publisher_pid, 0, ProcessIdentity.of_this_process().pid_namespace).is_alive():
+        assert time.monotonic() < owner_gone, "the orphaned publisher did not exit"
+        time.sleep(0.02)
+    processes.pids.remove(publisher_pid)  # gone (and not our child): its pid may soon be another process's
 
 
 # ---------------------------------------------------------------------------------- a restarted publisher
