@@ -7,11 +7,12 @@ arrived, updates its target from the depth map. Its period deviation |period - 2
 - `receiver_prefetch`: the same with `prefetch=True` (a background thread copies, the loop swaps buffers);
 - `inprocess`: the camera in the loop's own process, a thread grabbing it at 30 fps and doing exactly the
   publisher's per-frame work (the schemas' fill into buffers), so the two fight over the GIL.
-Each variant runs in a fresh spawned process.
+Each variant runs in a fresh spawned process, at normal priority and again at SCHED_FIFO priority ("rt_").
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from benchmarks.processes import SPAWN, ProcessGroup
 from benchmarks.stats import percentiles, self_cpu_seconds
 
 RATE_HZ = 500.0
+REALTIME_PRIORITY = 50
 
 
 def _loop(seconds: float, poll: Callable[[], np.ndarray | None]) -> dict[str, Any]:
@@ -48,16 +50,21 @@ def _loop(seconds: float, poll: Callable[[], np.ndarray | None]) -> dict[str, An
         last = now
     deviation_ms = np.abs(np.asarray(periods) - period) * 1000
     return {
-        "jitter_ms": percentiles(deviation_ms.tolist()),
-        "iterations": len(periods),
+        "deviation_ms": deviation_ms.round(5).tolist(),
         "frames_used": frames,
         "cpu_percent": round(100 * (self_cpu_seconds() - cpu_before) / seconds, 1),
     }
 
 
-def loop_worker(variant: str, namespace: str | None, seconds: float, results: Any) -> None:
-    """One loop variant in its own process; puts ("result", report) or ("error", message)."""
+def loop_worker(variant: str, namespace: str | None, seconds: float, realtime: bool, results: Any) -> None:
+    """One loop variant in its own process; puts ("result", report) or ("error", message).
+
+    With `realtime` the loop's thread runs at SCHED_FIFO priority 50, as real-time controllers do; threads it
+    starts (the prefetch copier, the in-process camera thread) inherit that priority.
+    """
     try:
+        if realtime:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
         results.put(("result", _run_variant(variant, namespace, seconds)))
     except BaseException as error:
         results.put(("error", f"{type(error).__name__}: {error}"))
@@ -121,9 +128,11 @@ def _in_process(seconds: float) -> dict[str, Any]:
         grabber.join(5)
 
 
-def _run_in_process(group: ProcessGroup, variant: str, namespace: str | None, seconds: float) -> dict[str, Any]:
+def _run_in_process(
+    group: ProcessGroup, variant: str, namespace: str | None, seconds: float, realtime: bool
+) -> dict[str, Any]:
     results = SPAWN.Queue()
-    worker = group.spawn(loop_worker, variant, namespace, seconds, results, name=f"loop[{variant}]")
+    worker = group.spawn(loop_worker, variant, namespace, seconds, realtime, results, name=f"loop[{variant}]")
     tag, payload = results.get(timeout=seconds + 60)
     worker.join(10)
     if tag != "result":
@@ -131,16 +140,37 @@ def _run_in_process(group: ProcessGroup, variant: str, namespace: str | None, se
     return dict(payload)
 
 
+def _merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    deviations = [value for report in rounds for value in report["deviation_ms"]]
+    return {
+        "jitter_ms": percentiles(deviations),
+        "iterations": len(deviations),
+        "frames_used": sum(report["frames_used"] for report in rounds),
+        "cpu_percent": round(float(np.mean([report["cpu_percent"] for report in rounds])), 1),
+        "rounds_p99_ms": [percentiles(report["deviation_ms"])["p99"] for report in rounds],
+    }
+
+
 def run(seconds: float, quick: bool = False) -> dict[str, Any]:
-    """Every variant in turn (quick: not the plain `try_grab_images()` one); the receiver variants share one
-    1080p RGB-D publisher at 30 fps."""
-    results: dict[str, Any] = {}
+    """Every variant for `seconds`, at normal priority and at real-time priority ("rt_" keys), interleaved in
+    rounds (2, quick: 1) so that the load of this shared machine, which changes over minutes, weighs on all
+    variants alike. The receiver variants share a 1080p RGB-D publisher at 30 fps (normal priority), which
+    runs only during their turns. Quick leaves out the plain `try_grab_images()` variant."""
+    rounds = 1 if quick else 2
+    cameraless = ["nocamera", "inprocess"]
+    with_publisher = ["receiver_prefetch"] if quick else ["receiver", "receiver_prefetch"]
+    modes = {"": False, "rt_": True}
+    reports: dict[str, list[dict[str, Any]]] = {}
     with ProcessGroup() as group:
-        results["nocamera"] = _run_in_process(group, "nocamera", None, seconds)
-        results["inprocess"] = _run_in_process(group, "inprocess", None, seconds)
-        publisher = start_publisher(group, pointcloud=False)
-        if not quick:
-            results["receiver"] = _run_in_process(group, "receiver", publisher.namespace, seconds)
-        results["receiver_prefetch"] = _run_in_process(group, "receiver_prefetch", publisher.namespace, seconds)
-        publisher.stop()
-    return results
+        for _ in range(rounds):
+            for prefix, realtime in modes.items():
+                for variant in cameraless:
+                    report = _run_in_process(group, variant, None, seconds / rounds, realtime)
+                    reports.setdefault(prefix + variant, []).append(report)
+            publisher = start_publisher(group, pointcloud=False)
+            for prefix, realtime in modes.items():
+                for variant in with_publisher:
+                    report = _run_in_process(group, variant, publisher.namespace, seconds / rounds, realtime)
+                    reports.setdefault(prefix + variant, []).append(report)
+            publisher.stop()
+    return {variant: _merge(variant_reports) for variant, variant_reports in reports.items()}

@@ -8,14 +8,14 @@ import numpy as np
 
 
 def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
-    """p50, p99 and max of a list of milliseconds, rounded to microseconds (NaN when empty)."""
+    """p50, p99 and max of a list of milliseconds, rounded to 0.1 microsecond (NaN when empty)."""
     if len(values_ms) == 0:
         return {"p50": float("nan"), "p99": float("nan"), "max": float("nan"), "n": 0}
     array = np.asarray(values_ms, dtype=np.float64)
     return {
-        "p50": round(float(np.percentile(array, 50)), 3),
-        "p99": round(float(np.percentile(array, 99)), 3),
-        "max": round(float(array.max()), 3),
+        "p50": round(float(np.percentile(array, 50)), 4),
+        "p99": round(float(np.percentile(array, 99)), 4),
+        "max": round(float(array.max()), 4),
         "n": int(array.size),
     }
 
