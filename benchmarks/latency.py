@@ -2,7 +2,9 @@
 
 Latency is the receiver's `time.time()` right after `grab_images()` returns minus the frame's capture time
 (`receiver.capture_timestamp`, which the synthetic camera stamps with `time.time()` at capture). It therefore
-includes the publisher's copy into shared memory, the wake-up and the receiver's copy out of it.
+includes the publisher's copy into shared memory, the wake-up and the receiver's copy out of it. "published"
+is the part until the frame was complete in shared memory (the segment's heartbeat, stamped by the publisher
+right before it wakes the readers): the moment a zero-copy reader could look at it.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def receiver_worker(
     With `depth=False` it reads RGB only (for publishers that write nothing else).
     """
     from airo_mp_camera import MultiprocessRGBDReceiver, MultiprocessRGBReceiver
+    from airo_mp_camera.pipeline.frame_ring import FrameRing
 
     try:
         if depth:
@@ -96,11 +99,12 @@ def receiver_worker(
         else:
             receiver = MultiprocessRGBReceiver(namespace, timeout=30.0)
         receiver.grab_images()
+        header = FrameRing.attach(namespace)  # read-only view of the segment header, for `heartbeat`
         results.put(("ready", os.getpid()))
         if not start.wait(60):
             raise TimeoutError("the benchmark never started the measurement")
         receiver.grab_images(timeout=5.0)
-        ids, latencies, stamps, torn = [], [], [], 0
+        ids, latencies, stamps, published, torn = [], [], [], [], 0
         cpu_before, started = self_cpu_seconds(), time.monotonic()
         end = started + seconds
         while time.monotonic() < end:
@@ -108,11 +112,16 @@ def receiver_worker(
             latencies.append(1000 * (time.time() - receiver.capture_timestamp))
             ids.append(receiver.frame_id)
             stamps.append(receiver.capture_timestamp)
+            if header is not None:  # when the publisher finished writing the newest frame and woke the readers
+                written = header.heartbeat - receiver.capture_timestamp
+                if 0 <= written < 1 / FPS:  # still this frame's (the next one would overwrite the heartbeat)
+                    published.append(1000 * written)
             if not _consistent(receiver, pointcloud, depth):
                 torn += 1
         cpu = 100 * (self_cpu_seconds() - cpu_before) / (time.monotonic() - started)
         report = {
             "latency_ms": percentiles(latencies),
+            "published_ms": percentiles(published),
             **delivery(ids),
             "torn": torn,
             "torn_read_retries": receiver.torn_reads,
@@ -120,6 +129,8 @@ def receiver_worker(
             "stamps": stamps,
         }
         receiver.close()
+        if header is not None:
+            header.close()
         results.put(("result", report))
     except BaseException as error:  # report, so the benchmark does not wait for nothing
         results.put(("error", f"{type(error).__name__}: {error}"))
@@ -171,6 +182,7 @@ def receivers_phase(
     return {
         "receivers": n_receivers,
         "latency_p50_ms": round(float(np.median([report["latency_ms"]["p50"] for report in reports])), 3),
+        "published_p50_ms": reports[0]["published_ms"]["p50"],
         "latency_p99_ms": round(float(max(report["latency_ms"]["p99"] for report in reports)), 3),
         "delivered_ratio": min(report["ratio"] for report in reports),
         "torn": sum(report["torn"] for report in reports),
