@@ -217,3 +217,18 @@ def test_prefetching_receiver_reports_a_missing_publisher(namespace: str) -> Non
             receiver.grab_images(timeout=1.0)
     finally:
         receiver.close()
+
+
+def test_copy_only_skips_the_other_schemas_until_reset(namespace: str, processes) -> None:
+    with MultiprocessRGBDPublisher(SyntheticCamera, synthetic((320, 240)), namespace):
+        with MultiprocessRGBDReceiver(namespace, timeout=20) as receiver:
+            receiver.grab_images()
+            receiver.copy_only([RGBSchema.name])
+            for _ in range(3):
+                receiver.grab_images()
+            frame_id = receiver.frame_id
+            assert watermark.matches(receiver.retrieve_rgb_image_as_int(), frame_id)
+            assert not watermark.matches(receiver.retrieve_depth_map(), frame_id), "depth was copied anyway"
+            receiver.copy_only(None)
+            receiver.grab_images()
+            assert watermark.matches(receiver.retrieve_depth_map(), receiver.frame_id)

@@ -6,7 +6,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from airo_ipc.cyclone_shm.idl_shared_memory.base_idl import BaseIdl
@@ -78,6 +78,7 @@ class SharedMemoryReceiver:
         self._schemas = chosen
         self.timeout = timeout
         self._allocator: ArrayAllocator = allocator or _zeros
+        self._copied: frozenset[str] | None = None
         self._ring: FrameRing | None = None
         self._generation: int | None = None
         self._lost_publisher: str | None = None
@@ -185,10 +186,24 @@ class SharedMemoryReceiver:
             self._disconnect(f"publisher (pid {ring.owner().identity.pid}) died")
 
     # ------------------------------------------------------------------------------ reading
+    def copy_only(self, schema_names: Iterable[str] | None) -> None:
+        """Copies only these schemas (and CameraSchema) from the next grab on; None copies all again.
+
+        The data of the other schemas is then stale (from an earlier frame): read only what was copied.
+        The ROS bridge uses this to copy just the streams that have subscribers.
+        """
+        if schema_names is None:
+            self._copied = None
+            return
+        self._copied = frozenset(schema_names) | {CameraSchema.name}
+
     def _writable_back_buffers(self) -> dict[str, dict[str, np.ndarray]]:
         """The back buffers' arrays, replacing any that a caller still holds from an earlier grab."""
         destination: dict[str, dict[str, np.ndarray]] = {}
+        copied = self._copied
         for schema in self._schemas:
+            if copied is not None and schema.name not in copied:
+                continue
             buffer = self._back[schema.name]
             arrays = buffer_arrays(buffer)
             for name in list(arrays):

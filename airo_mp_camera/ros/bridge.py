@@ -79,7 +79,12 @@ class RateLimit:
         self.period = 1.0 / max_rate if max_rate > 0 else 0.0
         self._next = 0.0
 
+    def due(self, when: float) -> bool:
+        """Whether an event at `when` would be let through (does not count it)."""
+        return self.period == 0.0 or when >= self._next
+
     def allow(self, now: float) -> bool:
+        """Whether an event now is let through; counts it if so."""
         if self.period == 0.0:
             return True
         if now < self._next:
@@ -170,6 +175,7 @@ class Bridge:
         self.dropped = 0
         self.last_frame_id = 0
         self.last_frame_time = 0.0
+        self._period = 0.0  # seconds between the last two frames
         self.publisher_alive = False
         self.status = "waiting for a publisher"
         self.grab_times: deque[float] = deque(maxlen=_LATENCY_WINDOW)
@@ -237,6 +243,8 @@ class Bridge:
                 self._stop.wait(_WAIT_FOR_PUBLISHER_S)
                 return
         generation = receiver.publisher_generation
+        plan = self._plan()
+        receiver.copy_only(self._schemas_needed(plan))
         try:
             receiver.grab_images()
         except FrameTimeoutError:
@@ -264,19 +272,39 @@ class Bridge:
         self.last_frame_id = frame_id
         self.frames += 1
         now = self._clock()
+        if self.last_frame_time:
+            self._period = min(now - self.last_frame_time, 1.0)
         self.last_frame_time = now
         self.grab_times.append(now)
-        self._publish_frame(receiver, now)
+        self._publish_frame(receiver, now, plan)
 
     # ------------------------------------------------------------------------------ messages
-    def _publish_frame(self, receiver: BridgeReceiver, now: float) -> None:
+    def _plan(self) -> dict[str, tuple[bool, bool, bool]]:
+        """The streams to publish from the next frame: subscribed, and due by their rate limit by then."""
+        soon = self._clock() + 0.5 * self._period
+        plan = {}
+        for name, stream in self.streams.items():
+            if name in self._available:
+                wanted = stream.wanted()
+                if any(wanted) and stream.limit.due(soon):
+                    plan[name] = wanted
+        return plan
+
+    @staticmethod
+    def _schemas_needed(plan: dict[str, tuple[bool, bool, bool]]) -> set[str]:
+        """Schemas to copy out of shared memory for a plan (camera_info alone needs only the metadata)."""
+        needed = set()
+        for name, (main, _info, compressed) in plan.items():
+            if main or compressed or name == "right":
+                needed.add(STREAM_SCHEMAS[name].name)
+        return needed
+
+    def _publish_frame(self, receiver: BridgeReceiver, now: float, plan: dict[str, tuple[bool, bool, bool]]) -> None:
         captured = receiver.capture_timestamp
         frame_header = None
-        for name, stream in self.streams.items():
-            if name not in self._available:
-                continue
-            main, info, compressed = stream.wanted()
-            if not (main or info or compressed) or not stream.limit.allow(now):
+        for name, (main, info, compressed) in plan.items():
+            stream = self.streams[name]
+            if not stream.limit.allow(now):
                 continue
             if frame_header is None:
                 frame_header = header(captured, self.config.left_frame)
