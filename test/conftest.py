@@ -10,17 +10,41 @@ from collections.abc import Iterator
 
 import pytest
 
+from airo_mp_camera.pipeline.frame_ring import read_owner
+
 SHM_DIR = "/dev/shm"
 
 
-# Namespaces handed out by the `namespace` fixture in this pytest process. Segments of other `test_` namespaces
-# belong to another test run on the same machine (e.g. a developer's second terminal) and are not ours to judge.
+# Namespaces handed out by the `namespace` fixture in this pytest process. A segment is this run's when its
+# namespace was issued here or its owner is one of this run's processes; others belong to another test run or
+# program on the same machine (a developer's second terminal, a benchmark) and are not ours to judge or delete.
 _ISSUED: set[str] = set()
 
 
+def _descends_from_us(pid: int) -> bool:
+    while pid > 1:
+        if pid == os.getpid():
+            return True
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+    return False
+
+
 def _our_segments() -> set[str]:
-    names = {name for name in os.listdir(SHM_DIR) if name.startswith("airo_mp_camera.")}
-    return {name for name in names if not name.startswith("airo_mp_camera.test_") or name.split(".", 1)[1] in _ISSUED}
+    ours = set()
+    for name in os.listdir(SHM_DIR):
+        if not name.startswith("airo_mp_camera."):
+            continue
+        try:
+            owner = read_owner(os.path.join(SHM_DIR, name))
+        except PermissionError:  # another user's segment
+            continue
+        if name.split(".", 1)[1] in _ISSUED or (owner is not None and _descends_from_us(owner.identity.pid)):
+            ours.add(name)
+    return ours
 
 
 @pytest.fixture(autouse=True)
