@@ -12,7 +12,9 @@ torn frames returned (must be 0) and reads the sequence lock retried, the RSS of
   with no error and no reconnect (a receiver returns the newest frame: one descheduled for more than a
   frame time skips frames, so on 2 busy cores a few percent are missed; a stuck receiver gets none);
 - the ROS subscriber (when attached) gets messages, none torn, at least `--min-ros-delivered` of the frames;
-- no process's RSS grows by more than `--rss-tolerance-mib` between the end of the settling time and the end;
+- no process's anonymous RSS (RssAnon: its own heap, where a leak shows) grows by more than
+  `--rss-tolerance-mib` between the end of the settling time and the end (VmRSS is shown too; it also
+  counts shared-memory pages, ours and Fast DDS's, which a process touches gradually after it starts);
 - every process exits cleanly, and the camera's segment is gone from /dev/shm afterwards.
 """
 
@@ -58,16 +60,19 @@ START_TIMEOUT_S = 90.0
 
 
 # ---------------------------------------------------------------------------------- measurements
-def rss_kib(pid: int) -> int | None:
-    """Resident set size of a process in KiB, or None when it is gone."""
+def memory_kib(pid: int) -> dict[str, int] | None:
+    """VmRSS and RssAnon of a process in KiB, or None when it is gone."""
+    fields = {"VmRSS:": "rss", "RssAnon:": "anon"}
+    memory: dict[str, int] = {}
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                name = line.split(maxsplit=1)[0] if line.strip() else ""
+                if name in fields:
+                    memory[fields[name]] = int(line.split()[1])
     except OSError:
         return None
-    return None
+    return memory if len(memory) == len(fields) else None
 
 
 def shm_usage() -> dict[str, Any]:
@@ -205,8 +210,8 @@ class Process:
 
     name: str
     pid: int
-    rss_start_kib: int | None = None
-    rss_end_kib: int | None = None
+    memory_start: dict[str, int] | None = None
+    memory_end: dict[str, int] | None = None
     counts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -326,7 +331,7 @@ class Soak:
             self._drain(min(0.5, duration - elapsed))
             if not rss_taken and elapsed >= settle:
                 for process in self.processes.values():
-                    process.rss_start_kib = rss_kib(process.pid)
+                    process.memory_start = memory_kib(process.pid)
                 rss_taken = True
             if elapsed >= next_print:
                 next_print += self.args.interval
@@ -339,7 +344,7 @@ class Soak:
                 break
         self._drain(0.2)
         for process in self.processes.values():
-            process.rss_end_kib = rss_kib(process.pid)
+            process.memory_end = memory_kib(process.pid)
         self.elapsed = time.monotonic() - self.started
         self._print_status(self.elapsed)
 
@@ -353,8 +358,8 @@ class Soak:
         rate = published / max(elapsed, 1e-9)
         print(f"[{elapsed:6.0f} s] published {total} frames, {rate:.1f} fps since every process started")
         for process in self.processes.values():
-            rss = rss_kib(process.pid)
-            line = f"    {process.name:<24} pid {process.pid:<7} rss {_mib(rss)}"
+            memory = memory_kib(process.pid)
+            line = f"    {process.name:<24} pid {process.pid:<7} rss {_memory(memory)}"
             counts = process.counts
             if "frames" in counts:
                 line += (
@@ -364,7 +369,10 @@ class Soak:
             for topic, stats in counts.get("topics", {}).items():
                 line += f"\n        {topic}: {stats['messages']} messages, torn {stats['torn']}"
             print(line)
-            sample["processes"][process.name] = {"rss_kib": rss, **{k: v for k, v in counts.items() if k != "pid"}}
+            sample["processes"][process.name] = {
+                "memory_kib": memory,
+                **{k: v for k, v in counts.items() if k != "pid"},
+            }
         shm = shm_usage()
         ours = shm["segments"].get(os.path.basename(segment_path(self.namespace)))
         others = len(shm["segments"]) - (ours is not None)
@@ -408,10 +416,10 @@ class Soak:
                 if ros.counts["errors"]:
                     self.failures.append(f"ROS subscriber errors: {ros.counts['errors'][:3]}")
         for process in self.processes.values():
-            start, end = process.rss_start_kib, process.rss_end_kib
-            if start is not None and end is not None and end - start > args.rss_tolerance_mib * 1024:
+            start, end = process.memory_start, process.memory_end
+            if start is not None and end is not None and end["anon"] - start["anon"] > args.rss_tolerance_mib * 1024:
                 self.failures.append(
-                    f"{process.name}: RSS grew from {_mib(start)} to {_mib(end)} "
+                    f"{process.name}: anonymous RSS grew from {_mib(start['anon'])} to {_mib(end['anon'])} "
                     f"(tolerance {args.rss_tolerance_mib} MiB)"
                 )
         return {
@@ -441,7 +449,7 @@ class Soak:
                 topic: {**stats, "delivered_ratio": round(_ros_ratio(stats), 5) if stats["first_id"] else None}
                 for topic, stats in ros.counts["topics"].items()
             },
-            "rss_kib": {p.name: {"start": p.rss_start_kib, "end": p.rss_end_kib} for p in self.processes.values()},
+            "memory_kib": {p.name: {"start": p.memory_start, "end": p.memory_end} for p in self.processes.values()},
             "dev_shm": {"start": self.shm_start, "end": self.shm_end},
             "samples": self.samples,
             "failures": self.failures,
@@ -463,6 +471,10 @@ def _mib(kib: int | None) -> str:
     return "gone" if kib is None else f"{kib / 1024:.1f} MiB"
 
 
+def _memory(memory: dict[str, int] | None) -> str:
+    return "gone" if memory is None else f"{_mib(memory['rss'])} (anon {_mib(memory['anon'])})"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the soak; returns the exit code (0: every criterion held)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -474,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-rate", type=float, default=0.95, help="publisher fps / nominal (default 0.95)")
     parser.add_argument("--min-delivered", type=float, default=0.95, help="per native receiver (default 0.95)")
     parser.add_argument("--min-ros-delivered", type=float, default=0.5, help="ROS rgb topic (default 0.5)")
-    parser.add_argument("--rss-tolerance-mib", type=float, default=16.0, help="RSS growth allowed (default 16)")
+    parser.add_argument("--rss-tolerance-mib", type=float, default=16.0, help="RssAnon growth allowed (default 16)")
     args = parser.parse_args(argv)
     if not (args.minutes > 0 and math.isfinite(args.minutes)):
         parser.error("--minutes must be a positive number")
@@ -519,8 +531,8 @@ def _print_summary(report: dict[str, Any], path: str) -> None:
     for topic, stats in (report["ros_subscriber"] or {}).items():
         ratio = "n/a" if stats["delivered_ratio"] is None else f"{stats['delivered_ratio']:.3f}"
         print(f"  ROS {topic}: {stats['messages']} messages, delivered {ratio}, torn {stats['torn']}")
-    for name, rss in report["rss_kib"].items():
-        print(f"  RSS {name:<24} {_mib(rss['start'])} -> {_mib(rss['end'])}")
+    for name, memory in report["memory_kib"].items():
+        print(f"  RSS {name:<24} {_memory(memory['start'])} -> {_memory(memory['end'])}")
     shm, name = report["dev_shm"], os.path.basename(segment_path(report["namespace"]))
     print(
         f"  /dev/shm used {shm['start']['used_bytes'] / 2**20:.1f} MiB at start, "
