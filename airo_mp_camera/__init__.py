@@ -15,6 +15,7 @@ from airo_mp_camera.pipeline.errors import (
     PublisherNotFoundError,
     PublisherStartError,
     SchemaMismatchError,
+    SegmentPermissionError,
     SharedMemoryCameraError,
 )
 from airo_mp_camera.pipeline.frame_ring import reclaim_stale_segments
@@ -66,6 +67,7 @@ __all__ = [
     "RGBSchema",
     "Schema",
     "SchemaMismatchError",
+    "SegmentPermissionError",
     "SharedMemoryCameraError",
     "SharedMemoryReceiver",
     "StereoRGBSchema",

@@ -43,12 +43,12 @@ from airo_mp_camera import (
     PublisherNotFoundError,
     RGBSchema,
     SchemaMismatchError,
+    SegmentPermissionError,
     SyntheticCamera,
     reclaim_stale_segments,
 )
 from airo_mp_camera.cameras import watermark
 from airo_mp_camera.pipeline import frame_ring
-from airo_mp_camera.pipeline.errors import SegmentPermissionError
 from airo_mp_camera.pipeline.frame_ring import SHM_DIR, FrameRing, read_owner, segment_path
 from airo_mp_camera.pipeline.namespace import SEGMENT_PREFIX
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
