@@ -151,6 +151,39 @@ def _phase(
     return phase
 
 
+def _start_consumers(namespace: str, directory: str) -> tuple[list[Any], dict[str, Any]]:
+    """A video recorder and a Rerun logger (10 Hz, to an .rrd) on the namespace, where their dependencies exist."""
+    from airo_mp_camera.consumers import MissingDependencyError, MultiprocessRGBDRerunLogger, MultiprocessVideoRecorder
+
+    started: list[Any] = []
+    report: dict[str, Any] = {}
+    makers = {
+        "video_recorder": lambda: MultiprocessVideoRecorder(namespace, os.path.join(directory, "loaded.mp4")),
+        "rerun_logger": lambda: MultiprocessRGBDRerunLogger(
+            namespace, rrd_path=os.path.join(directory, "loaded.rrd"), max_rate=10.0
+        ),
+    }
+    for name, make in makers.items():
+        try:
+            consumer = make()
+            consumer.start()
+        except (MissingDependencyError, Exception) as error:  # noqa: BLE001 - reported, the run goes on
+            report[name] = {"skipped": f"{type(error).__name__}: {error}"}
+            continue
+        started.append((name, consumer))
+    return started, report
+
+
+def _stop_consumers(started: list[Any], report: dict[str, Any]) -> None:
+    for name, consumer in started:
+        consumer.stop()
+        counters = {"frames_received": consumer.frames_received}
+        for counter in ("frames_written", "frames_dropped", "frames_filled", "frames_logged"):
+            if hasattr(consumer, counter):
+                counters[counter] = getattr(consumer, counter)
+        report[name] = counters
+
+
 def _hosted(seconds: float, rgb_only: bool, measure: Any) -> dict[str, Any]:
     """Starts camera_node, waits for its first frame, runs `measure(group, namespace, ring, node_pids)`, stops it."""
     namespace = f"bench_ros_{uuid.uuid4().hex[:8]}"
@@ -177,7 +210,7 @@ def _hosted(seconds: float, rgb_only: bool, measure: Any) -> dict[str, Any]:
 
 def run(seconds: float) -> dict[str, Any]:
     """camera_node (RGB-D + cloud) with, in turn, an rgb subscriber, a points subscriber, and both plus 4 native
-    receivers; then an RGB-only camera_node with an rgb subscriber."""
+    receivers, a video recorder and a Rerun logger; then an RGB-only camera_node with an rgb subscriber."""
     reason = unavailable_reason()
     if reason is not None:
         return {"skipped": reason}
@@ -192,7 +225,15 @@ def run(seconds: float) -> dict[str, Any]:
         results["rgb"], results["rgb_cpu_percent"] = rgb["rgb"], rgb["native"]["cpu_percent"]
         points = _phase(group, namespace, ring, node_pids, {"points": POINTS_TOPIC}, 1, seconds)
         results["points"], results["points_cpu_percent"] = points["points"], points["native"]["cpu_percent"]
-        loaded = _phase(group, namespace, ring, node_pids, {"rgb": RGB_TOPIC, "points": POINTS_TOPIC}, 4, seconds)
+        with tempfile.TemporaryDirectory() as directory:
+            consumers, consumer_report = _start_consumers(namespace, directory)
+            try:
+                loaded = _phase(
+                    group, namespace, ring, node_pids, {"rgb": RGB_TOPIC, "points": POINTS_TOPIC}, 4, seconds
+                )
+            finally:
+                _stop_consumers(consumers, consumer_report)
+        loaded["consumers"] = consumer_report
         results["loaded"] = loaded
         results["publisher_rate_ratio_loaded"] = round(loaded["native"]["publisher_rate_hz"] / idle_rate, 3)
         return results
