@@ -26,8 +26,8 @@ test: $(STAMP)
 	$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check airo_mp_camera test benchmarks examples launch
-	$(PY) -m ruff format --check airo_mp_camera test benchmarks examples launch
+	$(PY) -m ruff check airo_mp_camera test benchmarks examples launch tools
+	$(PY) -m ruff format --check airo_mp_camera test benchmarks examples launch tools
 	$(PY) -m mypy airo_mp_camera
 
 # Benchmarks (benchmarks/run.py): the full set writes benchmarks/results.json (a few minutes); quick is under a minute.
