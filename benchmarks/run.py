@@ -61,7 +61,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "kernel": platform.release(),
         "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
-        "note": "shared 2-core VM: other engineers' test suites ran at the same time",
+        "note": "2-core VM; load_average_at_start tells how busy it was when the run began",
     }
 
 
