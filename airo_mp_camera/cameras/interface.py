@@ -45,3 +45,42 @@ def check_view(view: str) -> None:
     """Raises ValueError unless `view` is 'left' or 'right'."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+
+
+class CameraState:
+    """The read-only state a camera of this package keeps, as properties of the camera interface.
+
+    A subclass sets `_resolution`, `_fps` and `_pose_right_in_left` when it opens, and `_frame_id` and
+    `_capture_timestamp` on every grab.
+    """
+
+    _resolution: tuple[int, int]
+    _fps: float
+    _pose_right_in_left: np.ndarray
+    _frame_id: int = 0
+    _capture_timestamp: float = 0.0
+
+    @property
+    def resolution(self) -> tuple[int, int]:
+        """(width, height) in pixels of each view."""
+        return self._resolution
+
+    @property
+    def fps(self) -> float:
+        """Frames per second."""
+        return self._fps
+
+    @property
+    def frame_id(self) -> int:
+        """Number of the last grabbed frame, starting at 1 (0 before the first grab)."""
+        return self._frame_id
+
+    @property
+    def capture_timestamp(self) -> float:
+        """Capture time of the last grabbed frame, in seconds since the epoch."""
+        return self._capture_timestamp
+
+    @property
+    def pose_of_right_view_in_left_view(self) -> np.ndarray:
+        """4x4 homogeneous pose of the right view in the left optical frame."""
+        return self._pose_right_in_left.copy()

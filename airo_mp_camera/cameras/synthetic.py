@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from airo_mp_camera.cameras import watermark
-from airo_mp_camera.cameras.interface import LEFT_RGB, PointCloud, check_view
+from airo_mp_camera.cameras.interface import LEFT_RGB, CameraState, PointCloud, check_view
 
 _PLANE_POINT = np.array([0.0, 0.0, 2.0])
 _PLANE_NORMAL = np.array([0.0, -0.5, -1.0]) / np.linalg.norm([0.0, -0.5, -1.0])
@@ -46,7 +46,7 @@ def _render(intrinsics: np.ndarray, width: int, height: int, center: np.ndarray)
     return t.astype(np.float32), _texture(points)
 
 
-class SyntheticCamera:
+class SyntheticCamera(CameraState):
     """A stereo RGB-D camera without hardware, with the airo-camera-toolkit interface.
 
     Args:
@@ -92,31 +92,6 @@ class SyntheticCamera:
         self._frame_id = 0
         self._capture_timestamp = 0.0
         self._next_frame_time = time.monotonic()
-
-    @property
-    def resolution(self) -> tuple[int, int]:
-        """(width, height) in pixels."""
-        return self._resolution
-
-    @property
-    def fps(self) -> float:
-        """Frames per second."""
-        return self._fps
-
-    @property
-    def frame_id(self) -> int:
-        """Number of the last grabbed frame, starting at 1."""
-        return self._frame_id
-
-    @property
-    def capture_timestamp(self) -> float:
-        """Wall-clock time (seconds since the epoch) at which the last frame was captured."""
-        return self._capture_timestamp
-
-    @property
-    def pose_of_right_view_in_left_view(self) -> np.ndarray:
-        """4x4 homogeneous pose of the right view in the left view's optical frame."""
-        return self._pose_right_in_left.copy()
 
     def intrinsics_matrix(self, view: str = LEFT_RGB) -> np.ndarray:
         """3x3 pinhole intrinsics (both views share them)."""

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from airo_mp_camera.cameras.errors import CameraGrabError, CameraLostError, EndOfRecordingError
-from airo_mp_camera.cameras.interface import LEFT_RGB, RIGHT_RGB, PointCloud, check_view
+from airo_mp_camera.cameras.interface import LEFT_RGB, RIGHT_RGB, CameraState, PointCloud, check_view
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def check_video_mode(resolution: str, fps: int, model: str | None = None) -> Non
         raise ValueError(f"{who} supports {resolution} at {supported} fps, not at fps={fps}")
 
 
-class ZedCamera:
+class ZedCamera(CameraState):
     """A ZED stereo camera (or an SVO recording of one) with the airo-camera-toolkit interface.
 
     Images are rectified, so distortion is zero and both views share the image plane; depth and point cloud
@@ -222,31 +222,6 @@ class ZedCamera:
         self._source = f"ZED {self.camera_model} {self.serial_number}" if self._svo_file is None else self._source
 
     # ------------------------------------------------------------------------------ properties
-    @property
-    def resolution(self) -> tuple[int, int]:
-        """(width, height) in pixels of each view."""
-        return self._resolution
-
-    @property
-    def fps(self) -> float:
-        """Frame rate the camera (or SVO file) runs at."""
-        return self._fps
-
-    @property
-    def frame_id(self) -> int:
-        """Number of frames grabbed since construction, starting at 1."""
-        return self._frame_id
-
-    @property
-    def capture_timestamp(self) -> float:
-        """The SDK's image timestamp of the last grab, in seconds since the epoch (recorded time for SVO)."""
-        return self._capture_timestamp
-
-    @property
-    def pose_of_right_view_in_left_view(self) -> np.ndarray:
-        """4x4 pose of the right view in the left optical frame (rectified: identity rotation, baseline in x)."""
-        return self._pose_right_in_left.copy()
-
     @property
     def baseline(self) -> float:
         """Distance between the two views in metres."""

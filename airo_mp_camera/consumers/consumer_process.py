@@ -26,6 +26,7 @@ from airo_mp_camera.pipeline.errors import (
 )
 from airo_mp_camera.pipeline.namespace import validate_namespace
 from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
+from airo_mp_camera.pipeline.stopping import join_or_escalate
 
 logger = logging.getLogger(__name__)
 SPAWN = multiprocessing.get_context("spawn")
@@ -124,15 +125,7 @@ class ConsumerProcess(SPAWN.Process):  # type: ignore[name-defined]
         self._stop_event.set()
         if self.pid is None:
             return
-        self.join(timeout)
-        if self.is_alive():
-            logger.warning("%s did not stop in %.1f s; terminating", self.name, timeout)
-            self.terminate()
-            self.join(timeout)
-        if self.is_alive():
-            logger.warning("%s ignored SIGTERM; killing it (its sink may be left unfinished)", self.name)
-            self.kill()
-            self.join(timeout)
+        join_or_escalate(self, timeout, self.name, "its sink may be left unfinished")
         self._collect_status()
 
     def _collect_status(self) -> None:

@@ -19,6 +19,7 @@ from airo_mp_camera.pipeline.errors import NamespaceInUseError, PublisherStartEr
 from airo_mp_camera.pipeline.frame_ring import HEARTBEAT_PERIOD_S, FrameRing, segment_path
 from airo_mp_camera.pipeline.namespace import validate_namespace
 from airo_mp_camera.pipeline.schemas import CameraSchema, FrameStamp, Schema, buffer_arrays
+from airo_mp_camera.pipeline.stopping import join_or_escalate
 
 logger = logging.getLogger(__name__)
 SPAWN = multiprocessing.get_context("spawn")
@@ -117,14 +118,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         self._stop_event.set()
         if self.pid is None:
             return
-        self.join(timeout)
-        if self.is_alive():
-            logger.warning("publisher '%s' did not stop in %.1f s; terminating", self.namespace, timeout)
-            self.terminate()
-            self.join(timeout)
-        if self.is_alive():
-            self.kill()
-            self.join(timeout)
+        join_or_escalate(self, timeout, f"publisher '{self.namespace}'", "its segment is removed here")
         self._remove_own_segment()
 
     def _remove_own_segment(self) -> None:

@@ -1,0 +1,30 @@
+"""Stopping a child process that was asked to stop: wait, then SIGTERM, then SIGKILL."""
+
+from __future__ import annotations
+
+import logging
+from multiprocessing.process import BaseProcess
+
+logger = logging.getLogger(__name__)
+
+
+def join_or_escalate(process: BaseProcess, timeout: float, what: str, on_kill: str = "") -> None:
+    """Waits `timeout` s for `process` (already asked to stop) to exit, then terminates it, then kills it.
+
+    Args:
+        process: a started process.
+        timeout: seconds allowed for each step.
+        what: how log lines name the process.
+        on_kill: what a kill leaves undone, for the warning (e.g. "its video may be unfinished").
+    """
+    if process.pid is None:
+        return
+    process.join(timeout)
+    if process.is_alive():
+        logger.warning("%s did not stop in %.1f s; terminating", what, timeout)
+        process.terminate()
+        process.join(timeout)
+    if process.is_alive():
+        logger.warning("%s ignored SIGTERM; killing it%s", what, f" ({on_kill})" if on_kill else "")
+        process.kill()
+        process.join(timeout)
