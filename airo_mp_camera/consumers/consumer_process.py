@@ -15,7 +15,6 @@ import os
 import signal
 import threading
 import time
-from types import FrameType
 from typing import Any
 
 from airo_mp_camera.pipeline.errors import (
@@ -26,7 +25,7 @@ from airo_mp_camera.pipeline.errors import (
 )
 from airo_mp_camera.pipeline.namespace import validate_namespace
 from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
-from airo_mp_camera.pipeline.stopping import join_or_escalate
+from airo_mp_camera.pipeline.stopping import join_or_escalate, stop_on_signals
 
 logger = logging.getLogger(__name__)
 SPAWN = multiprocessing.get_context("spawn")
@@ -163,13 +162,7 @@ class ConsumerProcess(SPAWN.Process):  # type: ignore[name-defined]
 
     def run(self) -> None:
         """The child: take the first frame, open the sink, then consume every new frame until stopped."""
-        stop = threading.Event()
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
+        stop = stop_on_signals()
         parent = os.getppid()
         if self._niceness:
             try:

@@ -6,20 +6,18 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
-import signal
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from multiprocessing.sharedctypes import Synchronized
-from types import FrameType
 from typing import Any
 
 from airo_mp_camera.pipeline.errors import NamespaceInUseError, PublisherStartError
 from airo_mp_camera.pipeline.frame_ring import HEARTBEAT_PERIOD_S, FrameRing, segment_path
 from airo_mp_camera.pipeline.namespace import validate_namespace
 from airo_mp_camera.pipeline.schemas import CameraSchema, FrameStamp, Schema, buffer_arrays
-from airo_mp_camera.pipeline.stopping import join_or_escalate
+from airo_mp_camera.pipeline.stopping import join_or_escalate, stop_on_signals
 
 logger = logging.getLogger(__name__)
 SPAWN = multiprocessing.get_context("spawn")
@@ -143,13 +141,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
     # ------------------------------------------------------------------------------ child side
     def run(self) -> None:
         """The child's loop: open the camera, create the segment, grab and write until stopped."""
-        stop = threading.Event()
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
+        stop = stop_on_signals()
         parent = os.getppid()
         ring: FrameRing | None = None
         try:

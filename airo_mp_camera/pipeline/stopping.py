@@ -1,9 +1,12 @@
-"""Stopping a child process that was asked to stop: wait, then SIGTERM, then SIGKILL."""
+"""Stopping processes: a stop flag raised by SIGINT/SIGTERM, and wait-then-SIGTERM-then-SIGKILL for children."""
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from multiprocessing.process import BaseProcess
+from types import FrameType
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +31,15 @@ def join_or_escalate(process: BaseProcess, timeout: float, what: str, on_kill: s
         logger.warning("%s ignored SIGTERM; killing it%s", what, f" ({on_kill})" if on_kill else "")
         process.kill()
         process.join(timeout)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM (handlers installed now), so a loop can finish cleanly."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    return stop

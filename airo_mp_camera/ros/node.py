@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import signal
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +26,7 @@ from airo_mp_camera.pipeline.schemas import (
     Schema,
     StereoRGBSchema,
 )
+from airo_mp_camera.pipeline.stopping import stop_on_signals
 from airo_mp_camera.ros.bridge import Bridge
 from airo_mp_camera.ros.consumers import ConsumerControl
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
@@ -206,14 +205,8 @@ def run(node_name: str, host_camera: bool, args: Sequence[str] | None = None) ->
     SIGINT and SIGTERM are handled here, not by rclpy, so that shutdown is ordered: the bridge stops
     publishing, the camera process stops and removes its shared memory, then ROS shuts down.
     """
-    stop = threading.Event()
+    stop = stop_on_signals()
     node_name = _remapped_name(node_name, args or [])
-
-    def request_stop(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
     try:
         rclpy.init(args=list(args) if args is not None else None, signal_handler_options=SignalHandlerOptions.NO)
     except Exception as error:  # e.g. a --params-file that does not exist or does not parse
