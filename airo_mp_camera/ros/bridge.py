@@ -178,7 +178,6 @@ class Bridge:
         self._period = 0.0  # seconds between the last two frames
         self.publisher_alive = False
         self.status = "waiting for a publisher"
-        self.grab_times: deque[float] = deque(maxlen=_LATENCY_WINDOW)
 
     # ------------------------------------------------------------------------------ lifetime
     def start(self) -> None:
@@ -275,7 +274,6 @@ class Bridge:
         if self.last_frame_time:
             self._period = min(now - self.last_frame_time, 1.0)
         self.last_frame_time = now
-        self.grab_times.append(now)
         self._publish_frame(receiver, now, plan)
 
     # ------------------------------------------------------------------------------ messages

@@ -120,7 +120,10 @@ class CameraBridgeNode(Node):
         values: dict[str, Any] = {}
         for spec in specs:
             descriptor = ParameterDescriptor(
-                description=spec.description, additional_constraints=f"Allowed: {spec.allowed}.", dynamic_typing=True
+                description=spec.description,
+                additional_constraints=f"Allowed: {spec.allowed}.",
+                dynamic_typing=True,
+                read_only=True,  # read once at start; `ros2 param set` says so instead of doing nothing
             )
             values[spec.name] = self.declare_parameter(spec.name, spec.default, descriptor).value
         return values
