@@ -102,12 +102,10 @@ class DepthMillimetreBuilder:
         np.multiply(depth_m, 1000.0, out=scratch)
         np.nan_to_num(scratch, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         scratch[(scratch < 0.0) | (scratch > 65535.0)] = 0.0
-        data, millimetres = self._storage.view(depth_m.size * 2, np.uint16, depth_m.shape)
+        _, millimetres = self._storage.view(depth_m.size * 2, np.uint16, depth_m.shape)
         np.rint(scratch, out=scratch)
         millimetres[...] = scratch
-        message = self._image.build(millimetres, frame_header, "16UC1")
-        message.data = data
-        return message
+        return self._image.build(millimetres, frame_header, "16UC1")  # takes the storage as its data
 
 
 def camera_info(
