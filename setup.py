@@ -20,6 +20,7 @@ setup(
     install_requires=["numpy", "airo-ipc>=0.3", "typing_extensions", "pyyaml"],
     extras_require={
         "replay": ["rosbags>=0.10"],
+        "compressed": ["opencv-python-headless"],  # <image>/compressed topics of the ROS bridge
         "rerun": ["rerun-sdk>=0.23"],  # video recording needs the ffmpeg executable (apt install ffmpeg)
     },
     zip_safe=True,
