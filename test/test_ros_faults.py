@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +13,8 @@ from sensor_msgs.msg import Image
 from test_ros_bridge import START_TIMEOUT
 
 from airo_mp_camera import MultiprocessRGBDReceiver
+from airo_mp_camera.cameras import watermark
+from airo_mp_camera.pipeline.frame_ring import read_owner, segment_path
 
 FPS = 30.0
 SMALL = {"width": 640, "height": 480, "fps": FPS}
@@ -104,3 +108,29 @@ def test_subscribers_joining_and_leaving_100_times_leak_nothing(namespace: str, 
     assert ids == list(range(ids[0], ids[-1] + 1))
     # A 640x480 frame is 2.2 MB (rgb + depth): growth of more than a few frames' worth would be a leak.
     assert after - before < 16 * 1024, f"camera_node RSS grew {(after - before) / 1024:.1f} MB over 100 subscribers"
+
+
+def test_camera_node_restarts_its_camera_process_when_it_dies(namespace: str, processes) -> None:
+    name = node_name()
+    node = start_node(processes, "camera_node", name, {**SMALL, "namespace": namespace})
+    with MultiprocessRGBDReceiver(namespace, timeout=START_TIMEOUT) as receiver:
+        receiver.grab_images()
+        owner = read_owner(segment_path(namespace))
+        assert owner is not None
+        camera_pid = owner.identity.pid
+        assert camera_pid != node.pid
+        os.kill(camera_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while receiver.restarts == 0:  # the node starts a new camera process; the receiver follows it
+            assert time.monotonic() < deadline, "camera_node did not restart its camera"
+            try:
+                receiver.grab_images(timeout=1.0)
+            except Exception:  # gone until the new camera is up
+                continue
+        receiver.grab_images()
+        assert watermark.matches(receiver.retrieve_rgb_image_as_int(), receiver.frame_id)
+    new_owner = read_owner(segment_path(namespace))
+    assert new_owner is not None and new_owner.identity.pid not in (camera_pid, node.pid)
+    code, output = stop_node(node)
+    assert code == 0, output
+    assert "restarting it (1/3)" in output
