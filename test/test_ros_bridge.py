@@ -356,3 +356,32 @@ def test_bridge_node_reports_a_dead_publisher_and_reconnects_to_a_new_one(namesp
     code, output = stop_node(bridge)
     assert code == 0, output
     assert "died" in output or "stopped" in output, output  # the bridge logged the loss of its publisher
+
+
+def test_bridge_node_bridges_the_streams_a_restarted_publisher_adds(namespace: str, processes) -> None:
+    from airo_mp_camera import MultiprocessRGBPublisher
+
+    first = MultiprocessRGBPublisher(SyntheticCamera, {"resolution": (WIDTH, HEIGHT), "fps": FPS}, namespace)
+    first.start()
+    processes.track(first.pid)
+    name = node_name()
+    bridge = start_node(processes, "bridge_node", name, {"namespace": namespace})
+    rgb_topic, depth_topic = f"/{name}/rgb/image_raw", f"/{name}/depth/image_raw"
+    with subscriber() as probe:
+        probe.subscribe(Image, rgb_topic)
+        probe.subscribe(Image, depth_topic)
+        probe.wait_for(lambda: probe.count(rgb_topic) >= 3, START_TIMEOUT, "rgb from the RGB-only publisher")
+        assert probe.count(depth_topic) == 0
+        first.stop()
+        second = MultiprocessRGBDPublisher(SyntheticCamera, {"resolution": (WIDTH, HEIGHT), "fps": FPS}, namespace)
+        second.start()
+        processes.track(second.pid)
+        try:
+            probe.wait_for(lambda: probe.count(depth_topic) >= 3, 20, "depth once the publisher writes it")
+            stamps = [stamp_seconds(m) for m in probe.messages[rgb_topic]]
+        finally:
+            second.stop()
+    code, output = stop_node(bridge)
+    assert code == 0, output
+    assert "does not write it" in output  # the bridge said why depth was silent at first
+    assert len(stamps) == len(set(stamps)), "a frame was bridged twice across the reconnection"

@@ -176,6 +176,8 @@ class Bridge:
         self.last_frame_id = 0
         self.last_frame_time = 0.0
         self._period = 0.0  # seconds between the last two frames
+        self._restarts = 0  # publisher restarts seen by receivers since replaced
+        self._last_key: tuple[int | None, int] = (None, 0)  # (publisher generation, frame id) last bridged
         self.publisher_alive = False
         self.status = "waiting for a publisher"
 
@@ -194,7 +196,7 @@ class Bridge:
     @property
     def restarts(self) -> int:
         """How often the shared-memory publisher restarted while bridged."""
-        return self._receiver.restarts if self._receiver is not None else 0
+        return self._restarts + (self._receiver.restarts if self._receiver is not None else 0)
 
     # ------------------------------------------------------------------------------ loop
     def _loop(self) -> None:
@@ -266,6 +268,9 @@ class Bridge:
         self.publisher_alive = True
         self.status = "ok"
         frame_id = receiver.frame_id
+        if (receiver.publisher_generation, frame_id) == self._last_key:  # a new receiver's first grab: seen
+            return
+        self._last_key = (receiver.publisher_generation, frame_id)
         if generation == receiver.publisher_generation and self.last_frame_id and frame_id > self.last_frame_id:
             self.dropped += frame_id - self.last_frame_id - 1
         self.last_frame_id = frame_id
@@ -275,6 +280,10 @@ class Bridge:
             self._period = min(now - self.last_frame_time, 1.0)
         self.last_frame_time = now
         self._publish_frame(receiver, now, plan)
+        if receiver.restarts:  # a new publisher: connect anew, to bridge every stream it writes now
+            self._restarts += receiver.restarts
+            receiver.close()
+            self._receiver = None
 
     # ------------------------------------------------------------------------------ messages
     def _plan(self) -> dict[str, tuple[bool, bool, bool]]:
