@@ -19,15 +19,11 @@ from airo_mp_camera.pipeline.errors import PublisherStartError, SharedMemoryCame
 from airo_mp_camera.pipeline.publisher import CameraPublisher
 from airo_mp_camera.pipeline.schemas import (
     CameraSchema,
-    ConfidenceSchema,
-    DepthSchema,
-    PointCloudSchema,
     RGBSchema,
     Schema,
-    StereoRGBSchema,
 )
 from airo_mp_camera.pipeline.stopping import stop_on_signals
-from airo_mp_camera.ros.bridge import Bridge
+from airo_mp_camera.ros.bridge import STREAM_SCHEMAS, Bridge
 from airo_mp_camera.ros.consumers import ConsumerControl
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
 from airo_mp_camera.ros.parameters import (
@@ -64,15 +60,9 @@ def camera_class(camera_type: str) -> type:
 
 
 def publisher_schemas(config: BridgeConfig) -> list[Schema]:
-    """What the hosted publisher writes: metadata and RGB always, the rest as the streams ask."""
+    """What the hosted publisher writes: metadata and RGB always, the rest as the bridge's streams ask."""
     schemas: list[Schema] = [CameraSchema(), RGBSchema()]
-    optional = [
-        ("depth", DepthSchema()),
-        ("confidence", ConfidenceSchema()),
-        ("points", PointCloudSchema()),
-        ("right", StereoRGBSchema()),
-    ]
-    schemas += [schema for stream, schema in optional if config.streams[stream].enabled]
+    schemas += [STREAM_SCHEMAS[name]() for name, stream in config.streams.items() if stream.enabled and name != "rgb"]
     return schemas
 
 
