@@ -1,20 +1,16 @@
-"""Replays a rosbag2 recording of this package's ROS topics as a camera, at the recorded rate.
+"""Replays a recorded bag of one camera's topics as a camera, at the recorded rate.
 
-The bag is read with `rosbags` (MCAP or sqlite3, imported only when a `ReplayCamera` is constructed).
-The topics are those the ROS bridge publishes under a camera's prefix (e.g. "/camera"):
-
-    <prefix>/rgb/image_raw         sensor_msgs/Image rgb8 (bgr8, rgba8, bgra8, mono8 accepted)
-    <prefix>/rgb/camera_info       sensor_msgs/CameraInfo (K gives the intrinsics)
-    <prefix>/depth/image_raw       sensor_msgs/Image 32FC1 metres (16UC1 millimetres accepted)
-    <prefix>/depth/camera_info
-    <prefix>/points                sensor_msgs/PointCloud2, float32 x, y, z, rgb (0x00RRGGBB in the float's bytes)
-    <prefix>/right/image_raw       optional right view; its camera_info's P[0, 3] = -fx * baseline
-    <prefix>/right/camera_info
-    <prefix>/confidence/image_raw  optional, 32FC1
+Bags: rosbag2 directories (MCAP or sqlite3) and ROS 1 `.bag` files, read with `rosbags` (imported only
+when a `ReplayCamera` is constructed). Which topics make up the camera is recognised from the layouts of
+this package's bridge, zed-ros2-wrapper 4.x and 5.x and realsense-ros 4.x (see `bag_layouts`), or given
+explicitly with `topics={"rgb": ..., "rgb_info": ..., ...}`. Raw images are preferred; a bag that holds
+only image_transport's `compressed` / `compressedDepth` topics is decoded from those (see `image_decoding`).
 
 Messages with the same header stamp form one frame; a frame exists for every RGB image. A stream recorded
 at a lower rate than RGB keeps its last value until its next message; a frame without its own point
-cloud gets one computed from its depth and intrinsics. Decoding is vectorised numpy.
+cloud gets one computed from its depth and intrinsics. Playback starts at the first RGB image by which
+every replayed stream (but the point cloud) has had a message. Decoding is vectorised numpy (OpenCV for
+compressed images).
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ import heapq
 import logging
 import struct
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -31,36 +27,42 @@ from typing import Any
 
 import numpy as np
 
+from airo_mp_camera.cameras.bag_layouts import STREAMS, BagCamera, BagLayoutError, find_camera
 from airo_mp_camera.cameras.errors import EndOfRecordingError
+from airo_mp_camera.cameras.image_decoding import (
+    decode_confidence,
+    decode_depth,
+    decode_image,
+    decode_rgb,
+    depth_visualisation,
+)
 from airo_mp_camera.cameras.interface import LEFT_RGB, RIGHT_RGB, PointCloud, check_view
+from airo_mp_camera.cameras.point_cloud_decoding import (
+    decode_point_cloud,
+    depth_to_point_cloud,
+    is_optical_frame,
+    optical_from_body,
+)
+
+__all__ = [
+    "STREAMS",
+    "BagLayoutError",
+    "ReplayCamera",
+    "decode_depth",
+    "decode_image",
+    "decode_point_cloud",
+    "decode_rgb",
+    "depth_to_point_cloud",
+    "depth_visualisation",
+]
 
 logger = logging.getLogger(__name__)
 
 ROSBAGS_MISSING = "ReplayCamera needs the `rosbags` package to read bags: `pip install rosbags`."
-
-# Stream name -> topic suffix under the camera prefix.
-TOPICS = {
-    "rgb": "rgb/image_raw",
-    "rgb_info": "rgb/camera_info",
-    "depth": "depth/image_raw",
-    "depth_info": "depth/camera_info",
-    "points": "points",
-    "right": "right/image_raw",
-    "right_info": "right/camera_info",
-    "confidence": "confidence/image_raw",
-}
 # A frame waits for slower streams at most this many frames before it is handed out as it is.
 _MAX_PENDING_FRAMES = 32
-
-_IMAGE_LAYOUTS: dict[str, tuple[str, int]] = {
-    "rgb8": ("u1", 3),
-    "bgr8": ("u1", 3),
-    "rgba8": ("u1", 4),
-    "bgra8": ("u1", 4),
-    "mono8": ("u1", 1),
-    "32FC1": ("f4", 1),
-    "16UC1": ("u2", 1),
-}
+# Streams of the camera interface (bridge stream names) and the bag streams each needs.
+_OFFERED = {"depth": ("depth",), "right": ("right", "right_info"), "confidence": ("confidence",)}
 
 
 def import_rosbags() -> ModuleType:
@@ -72,108 +74,68 @@ def import_rosbags() -> ModuleType:
     return highlevel
 
 
-# ---------------------------------------------------------------------------------------------- decoding
+def _default_typestore() -> Any:
+    """ROS 2 message types for rosbag2 bags that do not embed their definitions (older sqlite3 bags)."""
+    from rosbags.typesys import Stores, get_typestore
+
+    return get_typestore(Stores.LATEST)
 
 
-def decode_image(message: Any) -> np.ndarray:
-    """HxWxC (C > 1) or HxW array of a sensor_msgs/Image, a view of its data where the layout allows."""
-    layout = _IMAGE_LAYOUTS.get(message.encoding)
-    if layout is None:
-        raise ValueError(f"unsupported image encoding {message.encoding!r}; expected one of {sorted(_IMAGE_LAYOUTS)}")
-    kind, channels = layout
-    dtype = np.dtype(kind).newbyteorder(">" if message.is_bigendian else "<")
-    height, width, step = int(message.height), int(message.width), int(message.step)
-    row_bytes = width * channels * dtype.itemsize
-    if step < row_bytes or len(message.data) < step * height:
-        raise ValueError(f"{message.encoding} image of {width}x{height} has inconsistent step {step}")
-    rows = np.frombuffer(message.data, dtype=np.uint8, count=step * height).reshape(height, step)[:, :row_bytes]
-    pixels = rows.view(dtype)
-    return pixels.reshape(height, width, channels) if channels > 1 else pixels.reshape(height, width)
+def bag_location(bag_path: str) -> Path:
+    """What rosbags opens: a ROS 1 `.bag` file, or a rosbag2 directory (also given as its storage file).
+
+    Raises:
+        FileNotFoundError: nothing at `bag_path`.
+        ValueError: neither a `.bag` file nor a rosbag2 directory.
+    """
+    path = Path(bag_path)
+    if not path.exists():
+        raise FileNotFoundError(f"bag not found: {bag_path}")
+    if path.is_file() and path.suffix == ".bag":
+        return path
+    if path.is_file():  # a rosbag2 storage file: its directory holds metadata.yaml
+        path = path.parent
+    if not (path / "metadata.yaml").is_file():
+        raise ValueError(
+            f"cannot read bag {bag_path}: neither a ROS 1 .bag file nor a rosbag2 directory (it has no metadata.yaml)"
+        )
+    return path
 
 
-def decode_rgb(message: Any) -> np.ndarray:
-    """HxWx3 uint8 RGB of an rgb8/bgr8/rgba8/bgra8/mono8 image."""
-    pixels = decode_image(message)
-    encoding = message.encoding
-    if encoding in ("rgb8", "rgba8"):
-        return pixels[..., :3]
-    if encoding in ("bgr8", "bgra8"):
-        return pixels[..., 2::-1]
-    if encoding == "mono8":
-        return np.repeat(pixels[..., None], 3, axis=-1)
-    raise ValueError(f"an RGB image must be rgb8, bgr8, rgba8, bgra8 or mono8, got {encoding!r}")
+@dataclass(frozen=True)
+class BagContents:
+    """What a bag holds: topic -> message type, topic -> message count, and its duration."""
+
+    msgtypes: Mapping[str, str]
+    counts: Mapping[str, int]
+    duration_ns: int
 
 
-def decode_depth(message: Any) -> np.ndarray:
-    """HxW float32 metres of a 32FC1 (metres) or 16UC1 (millimetres, 0 = unknown -> NaN) depth image."""
-    pixels = decode_image(message)
-    if message.encoding == "32FC1":
-        return pixels.astype(np.float32, copy=False)
-    if message.encoding == "16UC1":
-        metres = pixels.astype(np.float32) / 1000.0
-        metres[pixels == 0] = np.nan
-        return metres
-    raise ValueError(f"a depth image must be 32FC1 (metres) or 16UC1 (millimetres), got {message.encoding!r}")
+def read_contents(highlevel: ModuleType, path: Path) -> BagContents:
+    """The bag's topics, types, counts and duration, from its index (no message is read)."""
+    try:
+        with highlevel.AnyReader([path], default_typestore=_default_typestore()) as reader:
+            msgtypes = {connection.topic: connection.msgtype for connection in reader.connections}
+            counts = dict.fromkeys(msgtypes, 0)
+            for connection in reader.connections:
+                counts[connection.topic] += connection.msgcount
+            # end_time is "after the latest message": latest + 1 ns
+            duration_ns = int(reader.end_time) - 1 - int(reader.start_time) if reader.message_count else 0
+    except highlevel.AnyReaderError as error:
+        raise ValueError(f"cannot read bag {path}: {error}") from error
+    return BagContents(msgtypes, counts, duration_ns)
 
 
-def decode_point_cloud(message: Any) -> PointCloud:
-    """Points (N, 3) float32 and colors (N, 3) uint8 of a PointCloud2 with float32 x, y, z and optional rgb."""
-    fields = {item.name: item for item in message.fields}
-    missing = [name for name in ("x", "y", "z") if name not in fields]
-    if missing:
-        raise ValueError(f"PointCloud2 lacks fields {missing}; has {sorted(fields)}")
-    float32 = 7  # sensor_msgs/PointField FLOAT32
-    endian = ">" if message.is_bigendian else "<"
-    names, formats, offsets = [], [], []
-    for name in ("x", "y", "z", "rgb"):
-        if name not in fields:
-            continue
-        if fields[name].datatype != float32:
-            raise ValueError(f"PointCloud2 field {name!r} must be FLOAT32, got datatype {fields[name].datatype}")
-        names.append(name)
-        formats.append(endian + ("u4" if name == "rgb" else "f4"))  # rgb: the float's bytes are 0x00RRGGBB
-        offsets.append(int(fields[name].offset))
-    point_step, width, height = int(message.point_step), int(message.width), int(message.height)
-    dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": point_step})
-    data = np.frombuffer(message.data, dtype=np.uint8)
-    row_step = int(message.row_step)
-    if row_step != width * point_step:  # padded rows: drop the padding first
-        data = np.ascontiguousarray(data[: row_step * height].reshape(height, row_step)[:, : width * point_step])
-    cloud = data[: width * height * point_step].view(dtype)
-    points = np.empty((len(cloud), 3), dtype=np.float32)
-    points[:, 0], points[:, 1], points[:, 2] = cloud["x"], cloud["y"], cloud["z"]
-    if "rgb" not in fields:
-        return PointCloud(points, None)
-    packed = cloud["rgb"].astype(np.uint32, copy=False)
-    colors = np.empty((len(cloud), 3), dtype=np.uint8)
-    colors[:, 0] = packed >> 16
-    colors[:, 1] = packed >> 8
-    colors[:, 2] = packed
-    return PointCloud(points, colors)
+def inspect_bag(bag_path: str, topic_prefix: str | None = None, topics: Mapping[str, str] | None = None) -> BagCamera:
+    """The camera a `ReplayCamera` with these arguments would replay (cheap: reads the bag's index only).
 
-
-def depth_to_point_cloud(depth: np.ndarray, intrinsics: np.ndarray, rgb: np.ndarray | None) -> PointCloud:
-    """Organised point cloud (H*W points) of a depth map in metres through pinhole intrinsics."""
-    height, width = depth.shape
-    u = (np.arange(width, dtype=np.float32) - np.float32(intrinsics[0, 2])) / np.float32(intrinsics[0, 0])
-    v = (np.arange(height, dtype=np.float32) - np.float32(intrinsics[1, 2])) / np.float32(intrinsics[1, 1])
-    points = np.empty((height, width, 3), dtype=np.float32)
-    np.multiply(u[None, :], depth, out=points[..., 0])
-    np.multiply(v[:, None], depth, out=points[..., 1])
-    points[..., 2] = depth
-    colors = None if rgb is None or rgb.shape[:2] != depth.shape else rgb.reshape(-1, 3)
-    return PointCloud(points.reshape(-1, 3), colors)
-
-
-def depth_visualisation(depth: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 gray image of a depth map: near is bright, unknown depth is black."""
-    finite = np.isfinite(depth) & (depth > 0)
-    if not finite.any():
-        return np.zeros((*depth.shape, 3), dtype=np.uint8)
-    near, far = float(depth[finite].min()), float(depth[finite].max())
-    scaled = (far - np.where(finite, depth, far)) * (255.0 / max(far - near, 1e-6))
-    gray = np.where(finite, np.clip(scaled, 1, 255), 0).astype(np.uint8)
-    return np.repeat(gray[..., None], 3, axis=-1)
+    Raises:
+        FileNotFoundError, ValueError: the bag cannot be read.
+        BagLayoutError: no camera, several, or a mapping that does not fit (the message says how to choose).
+    """
+    path = bag_location(bag_path)
+    contents = read_contents(import_rosbags(), path)
+    return find_camera(contents.msgtypes, topic_prefix, topics, bag_name=f"bag {bag_path}")
 
 
 # ---------------------------------------------------------------------------------------------- reading frames
@@ -185,12 +147,12 @@ class _Message:
 
     raw: bytes
     msgtype: str
-    typestore: Any
+    deserialize: Callable[[bytes, str], Any]
     _value: Any = None
 
     def get(self) -> Any:
         if self._value is None:
-            self._value = self.typestore.deserialize_cdr(self.raw, self.msgtype)
+            self._value = self.deserialize(self.raw, self.msgtype)
         return self._value
 
 
@@ -202,17 +164,20 @@ class _Frame:
     messages: dict[str, _Message] = field(default_factory=dict)
 
 
-def _raw_stamp_ns(raw: bytes) -> int:
-    """Header stamp of a CDR message whose first field is a std_msgs/Header (Image, CameraInfo, PointCloud2).
+def _raw_stamp_ns(raw: bytes, ros2: bool) -> int:
+    """Header stamp of a serialised message whose first field is a std_msgs/Header.
 
-    After the 4-byte encapsulation header (byte 1: 1 little-endian, 0 big-endian) come stamp.sec (int32)
-    and stamp.nanosec (uint32).
+    ROS 2 (CDR): after the 4-byte encapsulation header (byte 1: 1 little-endian, 0 big-endian) come
+    stamp.sec (int32) and stamp.nanosec (uint32). ROS 1: uint32 seq, then uint32 sec and nsec, little-endian.
     """
-    sec, nanosec = struct.unpack_from("<iI" if raw[1] == 1 else ">iI", raw, 4)
+    if ros2:
+        sec, nanosec = struct.unpack_from("<iI" if raw[1] == 1 else ">iI", raw, 4)
+    else:
+        sec, nanosec = struct.unpack_from("<II", raw, 4)
     return int(sec) * 1_000_000_000 + int(nanosec)
 
 
-def _read_frames(highlevel: ModuleType, path: Path, topics: dict[str, str]) -> Generator[_Frame, None, None]:
+def _read_frames(highlevel: ModuleType, path: Path, topics: Mapping[str, str]) -> Generator[_Frame, None, None]:
     """Frames of one pass over the bag, in stamp order, each once every stream has moved past its stamp."""
     with highlevel.AnyReader([path], default_typestore=_default_typestore()) as reader:
         stream_of = {topic: stream for stream, topic in topics.items()}
@@ -223,8 +188,8 @@ def _read_frames(highlevel: ModuleType, path: Path, topics: dict[str, str]) -> G
         latest: dict[str, int] = {}
         for connection, _, raw in reader.messages(connections=connections):
             stream = stream_of[connection.topic]
-            message = _Message(raw, connection.msgtype, reader.typestore)
-            stamp = _raw_stamp_ns(raw)
+            message = _Message(raw, connection.msgtype, reader.deserialize)
+            stamp = _raw_stamp_ns(raw, reader.is2)
             if stamp not in pending:
                 pending[stamp] = _Frame(stamp)
                 heapq.heappush(order, stamp)
@@ -241,25 +206,33 @@ def _read_frames(highlevel: ModuleType, path: Path, topics: dict[str, str]) -> G
                 yield frame
 
 
-def _default_typestore() -> Any:
-    """ROS 2 message types for bags that do not embed their definitions (older sqlite3 bags)."""
-    from rosbags.typesys import Stores, get_typestore
-
-    return get_typestore(Stores.LATEST)
+def _info_field(info: Any, name: str) -> np.ndarray:
+    """A CameraInfo matrix by its ROS 2 name ("k", "p", "d"), also from ROS 1 messages ("K", "P", "D")."""
+    value = getattr(info, name, None)
+    if value is None:
+        value = getattr(info, name.upper())
+    return np.asarray(value, dtype=np.float64)
 
 
 class ReplayCamera:
-    """A camera that plays back a rosbag2 recording of this package's topics (see the module docstring).
+    """A camera that plays back one camera's topics of a recorded bag (see the module docstring).
 
     Args:
-        bag_path: the bag's directory (or its .mcap/.db3 file's directory).
+        bag_path: a rosbag2 directory (or its .mcap/.db3 file), or a ROS 1 .bag file.
         rate: playback speed relative to the recording (1.0: as recorded, 2.0: twice as fast); 0 plays
             as fast as frames can be read.
         loop: start again at the end; otherwise the grab after the last frame raises `EndOfRecordingError`.
-        topic_prefix: the camera's topic prefix, e.g. "/camera"; None finds the one topic ending in
-            rgb/image_raw.
+        topic_prefix: the camera's topic prefix in the bag, e.g. "/camera" or "/zed/zed_node"; needed only
+            when the bag holds several cameras. None: the bag's one camera of a known layout.
         restamp: `capture_timestamp` is the playback wall time (True) or the recorded header stamp (False).
+        topics: explicit stream -> topic mapping (streams: rgb, rgb_info, depth, depth_info, points, right,
+            right_info, confidence; rgb and rgb_info required), for bags of other layouts. Only the streams
+            mapped are replayed. Empty or None: recognise the layout.
 
+    Raises:
+        FileNotFoundError, ValueError: the bag cannot be read, or its images cannot be replayed.
+        BagLayoutError: no camera, several cameras, or a mapping that does not fit the bag; the message
+            lists the cameras found and how to choose.
     """
 
     def __init__(
@@ -269,71 +242,99 @@ class ReplayCamera:
         loop: bool = True,
         topic_prefix: str | None = None,
         restamp: bool = True,
+        topics: Mapping[str, str] | None = None,
     ) -> None:
         if not rate >= 0:
             raise ValueError(f"rate must be >= 0 (0: as fast as possible), got {rate}")
-        path = Path(bag_path)
-        if not path.exists():
-            raise FileNotFoundError(f"bag not found: {bag_path}")
-        if path.is_file():  # a bag's storage file: its directory holds metadata.yaml
-            path = path.parent
-        if not (path / "metadata.yaml").is_file():
-            raise ValueError(f"cannot read bag {bag_path}: not a rosbag2 directory (it has no metadata.yaml)")
+        path = bag_location(bag_path)
         self._highlevel = highlevel = import_rosbags()
         self._path = path
         self._rate = float(rate)
         self._loop = loop
         self._restamp = restamp
-        try:
-            with highlevel.AnyReader([path], default_typestore=_default_typestore()) as reader:
-                counts = {connection.topic: 0 for connection in reader.connections}
-                for connection in reader.connections:
-                    counts[connection.topic] += connection.msgcount
-                # end_time is "after the latest message": latest + 1 ns
-                duration_ns = int(reader.end_time) - 1 - int(reader.start_time) if reader.message_count else 0
-        except highlevel.AnyReaderError as error:
-            raise ValueError(f"cannot read bag {bag_path}: {error}") from error
-        self._prefix = self._find_prefix(counts, topic_prefix)
-        self._topics = {
-            stream: f"{self._prefix}/{suffix}"
-            for stream, suffix in TOPICS.items()
-            if f"{self._prefix}/{suffix}" in counts
-        }
-        rgb_count = counts.get(self._topics["rgb"], 0)
+        contents = read_contents(highlevel, path)
+        self._camera = find_camera(contents.msgtypes, topic_prefix, topics, bag_name=f"bag {bag_path}")
+        for note in self._camera.notes:
+            logger.warning("replay of %s: %s", bag_path, note)
+        self._topics = dict(self._camera.topics)
+        rgb_count = contents.counts.get(self._topics["rgb"], 0)
         if rgb_count == 0:
             raise ValueError(f"bag {bag_path} has no messages on {self._topics['rgb']}")
-        if "rgb_info" not in self._topics:
-            raise ValueError(f"bag {bag_path} has no {self._prefix}/rgb/camera_info: the intrinsics are unknown")
+        duration_ns = contents.duration_ns
         self._recorded_fps = (rgb_count - 1) / (duration_ns / 1e9) if rgb_count > 1 and duration_ns > 0 else 0.0
-        self._frames: Generator[_Frame, None, None] = _read_frames(highlevel, path, self._topics)
-        self._next: _Frame | None = next(self._frames, None)
-        if self._next is None:
-            raise ValueError(f"bag {bag_path} has no complete frame on {self._topics['rgb']}")
         self._latest: dict[str, _Message | None] = {}
         self._decoded: dict[str, tuple[Any, Any]] = {}
-        self._apply(self._next)  # resolution and intrinsics are known before the first grab
+        self._frames: Generator[_Frame, None, None] = _read_frames(highlevel, path, self._topics)
+        self._next: _Frame | None = self._first_frame(bag_path)
         rgb = self._decode("rgb", decode_rgb)
         self._resolution = (int(rgb.shape[1]), int(rgb.shape[0]))
+        self._check_depth_lines_up(bag_path)
         self._frame: _Frame | None = None
         self._frame_id = 0
         self._pass_frames = 0
         self._capture_timestamp = 0.0
         self._anchor: tuple[float, int] | None = None  # (monotonic time, recorded stamp) that pacing follows
         self._last_target = 0.0
+        self._cloud_frame_checked = False
 
-    @staticmethod
-    def _find_prefix(counts: dict[str, int], topic_prefix: str | None) -> str:
-        suffix = "/" + TOPICS["rgb"]
-        if topic_prefix is not None:
-            prefix = "/" + topic_prefix.strip("/") if topic_prefix.strip("/") else ""
-            if prefix + suffix not in counts:
-                raise ValueError(f"the bag has no topic {prefix + suffix}; its topics: {sorted(counts)}")
-            return prefix
-        candidates = sorted(topic for topic in counts if topic.endswith(suffix) or topic == suffix[1:])
-        if len(candidates) != 1:
-            what = "no topic" if not candidates else f"several topics ({candidates})"
-            raise ValueError(f"the bag has {what} ending in {suffix}; pass topic_prefix. Its topics: {sorted(counts)}")
-        return candidates[0][: -len(suffix)]
+    def _first_frame(self, bag_path: str) -> _Frame:
+        """The first frame by which every replayed stream but the point cloud has had a message (all applied)."""
+        required = set(self._topics) - {"points"}
+        for frame in self._frames:
+            self._apply(frame)
+            if required <= {name for name, message in self._latest.items() if message is not None}:
+                return frame
+        missing = sorted(required - set(self._latest))
+        what = f"no message on {[self._topics[name] for name in missing]}" if missing else "no frame"
+        raise ValueError(f"bag {bag_path} has {what} with a header stamp at or before an RGB image's")
+
+    def _check_depth_lines_up(self, bag_path: str) -> None:
+        """Depth must have the RGB image's size; a depth camera_info with other intrinsics is warned about."""
+        if "depth" not in self._topics:
+            return
+        depth = self._decode("depth", decode_depth)
+        if depth.shape != (self._resolution[1], self._resolution[0]):
+            raise ValueError(
+                f"bag {bag_path}: depth {self._topics['depth']} is {depth.shape[1]}x{depth.shape[0]} but "
+                f"{self._topics['rgb']} is {self._resolution[0]}x{self._resolution[1]}: only depth aligned with "
+                "the colour image can be replayed (e.g. realsense-ros' aligned_depth_to_color/image_raw)"
+            )
+        depth_info = self._latest.get("depth_info")
+        if depth_info is not None:
+            depth_k = _info_field(depth_info.get(), "k").reshape(3, 3)
+            if not np.allclose(depth_k, self.intrinsics_matrix(), rtol=1e-6, atol=1e-6):
+                logger.warning(
+                    "replay of %s: %s has other intrinsics than %s; the depth does not line up with the colour "
+                    "image. Intrinsics replayed: the colour camera's.",
+                    bag_path,
+                    self._topics["depth_info"],
+                    self._topics["rgb_info"],
+                )
+
+    @classmethod
+    def unavailable_streams(
+        cls,
+        bag_path: str,
+        topic_prefix: str | None = None,
+        topics: Mapping[str, str] | None = None,
+        **_ignored: Any,
+    ) -> dict[str, str]:
+        """Streams of the camera interface (depth, points, right, confidence) that this bag cannot give, and why.
+
+        Called by camera_node before it starts the camera process, to publish only what the bag holds.
+        Takes the constructor's keyword arguments (those that do not choose topics are ignored).
+        """
+        camera = inspect_bag(bag_path, topic_prefix, topics)
+        where = f"camera '{camera.prefix or '/'}' ({camera.layout}) of bag {bag_path}"
+        notes = "; ".join(camera.notes)
+        unavailable = {}
+        for stream, needed in _OFFERED.items():
+            if not set(needed) <= set(camera.topics):
+                reason = f"{where} has no {stream} topic"
+                unavailable[stream] = f"{reason} ({notes})" if notes and stream == "depth" else reason
+        if "points" not in camera.topics and "depth" not in camera.topics:
+            unavailable["points"] = f"{where} has neither a point cloud nor depth to compute one from"
+        return unavailable
 
     # ------------------------------------------------------------------------------ properties
     @property
@@ -348,8 +349,18 @@ class ReplayCamera:
 
     @property
     def topic_prefix(self) -> str:
-        """The camera's topic prefix in the bag, e.g. "/camera"."""
-        return self._prefix
+        """The camera's topic prefix in the bag, e.g. "/camera" ("" for an explicit mapping)."""
+        return self._camera.prefix
+
+    @property
+    def layout(self) -> str:
+        """The bag layout replayed, e.g. "zed-ros2-wrapper 4.x" or "explicit mapping"."""
+        return self._camera.layout
+
+    @property
+    def topics(self) -> dict[str, str]:
+        """The topic replayed for each stream."""
+        return dict(self._topics)
 
     @property
     def frame_id(self) -> int:
@@ -371,8 +382,8 @@ class ReplayCamera:
         """4x4 pose of the right view in the left optical frame, from the right camera_info's P."""
         info = self._latest.get("right_info")
         if info is None:
-            raise AttributeError(f"the bag has no {self._prefix}/right/camera_info: there is no right view")
-        projection = np.asarray(info.get().p, dtype=np.float64).reshape(3, 4)
+            raise AttributeError(f"{self._what()} has no right view (no right image with its camera_info)")
+        projection = _info_field(info.get(), "p").reshape(3, 4)
         pose = np.eye(4)
         pose[0, 3] = -projection[0, 3] / projection[0, 0]
         return pose
@@ -382,8 +393,11 @@ class ReplayCamera:
         check_view(view)
         info = self._latest.get("rgb_info" if view == LEFT_RGB else "right_info")
         if info is None:
-            raise ValueError(f"the bag has no camera_info for the {view} view")
-        return np.asarray(info.get().k, dtype=np.float64).reshape(3, 3).copy()
+            raise ValueError(f"{self._what()} has no camera_info for the {view} view")
+        return _info_field(info.get(), "k").reshape(3, 3).copy()
+
+    def _what(self) -> str:
+        return f"camera '{self._camera.prefix or '/'}' ({self._camera.layout}) of bag {self._path}"
 
     # ------------------------------------------------------------------------------ playing
     def grab_images(self) -> None:
@@ -436,11 +450,17 @@ class ReplayCamera:
         self._latest.update(frame.messages)
         self._latest["points"] = frame.messages.get("points")
 
-    def _decode(self, source: str, decoder: Any, key: str | None = None) -> Any:
+    def _decode(self, source: str, decoder: Callable[[Any], Any], key: str | None = None) -> Any:
         """`decoder` applied to the current message of stream `source`, once per message (cached under `key`)."""
         message = self._latest.get(source)
         if message is None:
-            raise ValueError(f"the bag has no {self._prefix}/{TOPICS[source]} message up to this frame")
+            if source not in self._topics:
+                hint = "use an RGB publisher (e.g. MultiprocessRGBPublisher), or " if source == "depth" else ""
+                raise ValueError(
+                    f"{self._what()} has no {source} topic (replayed: {self._topics}): {hint}"
+                    f"map a {source} topic with topics={{..., '{source}': ...}}"
+                )
+            raise ValueError(f"{self._what()} has no {self._topics[source]} message up to this frame")
         key = key or source
         cached = self._decoded.get(key)
         if cached is not None and cached[0] is message:
@@ -468,16 +488,37 @@ class ReplayCamera:
 
     def retrieve_confidence_map(self) -> np.ndarray:
         """HxW float32 confidence as recorded."""
-        return self._decode("confidence", decode_depth)
+        return self._decode("confidence", decode_confidence)
 
     def retrieve_colored_point_cloud(self) -> PointCloud:
-        """The frame's recorded point cloud, or one computed from its depth and intrinsics when it has none."""
+        """The frame's recorded point cloud in the left optical frame, or one computed from depth when it has none."""
         if self._latest.get("points") is not None:
-            cloud: PointCloud = self._decode("points", decode_point_cloud)
+            cloud: PointCloud = self._decode("points", self._decode_cloud)
             return cloud
         return depth_to_point_cloud(
             self.retrieve_depth_map(), self.intrinsics_matrix(), self.retrieve_rgb_image_as_int()
         )
+
+    def _decode_cloud(self, message: Any) -> PointCloud:
+        """A recorded cloud, turned into the optical frame when recorded in a body frame (zed-ros2-wrapper's)."""
+        cloud = decode_point_cloud(message)
+        frame = str(message.header.frame_id)
+        if not is_optical_frame(frame):
+            cloud = PointCloud(optical_from_body(cloud.points), cloud.colors)
+        elif not self._cloud_frame_checked:
+            rgb_info = self._latest.get("rgb_info")
+            rgb_frame = str(rgb_info.get().header.frame_id) if rgb_info is not None else frame
+            if rgb_frame != frame:
+                logger.warning(
+                    "replay of %s: the point cloud %s is in frame %s, not in the colour camera's %s; its points "
+                    "are replayed as recorded (realsense-ros: the depth sensor's optical frame, a few cm away)",
+                    self._path,
+                    self._topics["points"],
+                    frame,
+                    rgb_frame,
+                )
+        self._cloud_frame_checked = True
+        return cloud
 
     def close(self) -> None:
         """Closes the bag."""
