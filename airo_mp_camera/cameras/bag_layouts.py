@@ -255,7 +255,9 @@ def explicit_camera(bag_topics: Mapping[str, str], topics: Mapping[str, str]) ->
             )
     notes = []
     if "right" in chosen and "right_info" not in chosen:
-        raise BagLayoutError("topics maps 'right' but not 'right_info' (the right view's camera_info gives the baseline)")
+        raise BagLayoutError(
+            "topics maps 'right' but not 'right_info' (the right view's camera_info gives the baseline)"
+        )
     depth = chosen.get("depth", "")
     if any(_prefix_of(depth, suffix) is not None for suffix in REALSENSE.unaligned_depth):
         notes.append(

@@ -48,9 +48,7 @@ def _cv2() -> ModuleType:
     try:
         import cv2
     except ImportError as error:
-        raise ImportError(
-            "decoding compressed images needs OpenCV: `pip install opencv-python-headless`"
-        ) from error
+        raise ImportError("decoding compressed images needs OpenCV: `pip install opencv-python-headless`") from error
     return cv2
 
 
@@ -151,9 +149,7 @@ def decode_depth(message: Any) -> np.ndarray:
         return pixels.astype(np.float32, copy=False)
     if message.encoding in ("16UC1", "mono16"):
         return _millimetres_to_metres(pixels)
-    raise ValueError(
-        f"a depth image must be 32FC1 (metres) or 16UC1/mono16 (millimetres), got {message.encoding!r}"
-    )
+    raise ValueError(f"a depth image must be 32FC1 (metres) or 16UC1/mono16 (millimetres), got {message.encoding!r}")
 
 
 def decode_confidence(message: Any) -> np.ndarray:

@@ -184,13 +184,13 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
                     self._status_writer.send(("ready", ""))
         except EOFError as error:  # a recording (SVO, bag) ended and does not loop: a normal end
             logger.info("publisher '%s' finished: %s", self.namespace, error)
-            if frame_id == 0:
+            if self._frames.value == 0:  # nothing published yet: start() is still waiting for the reason
                 failed = True
                 self._status_writer.send(("error", f"{type(error).__name__}: {error}"))
         except BaseException as error:
             failed = True
             logger.error("publisher '%s' stopped: %s: %s", self.namespace, type(error).__name__, error)
-            if frame_id == 0:
+            if self._frames.value == 0:  # also when the first frame's grab worked but a schema failed to fill
                 self._status_writer.send(("error", f"{type(error).__name__}: {error}"))
         finally:
             stop_heartbeat.set()

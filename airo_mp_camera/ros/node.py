@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import sys
 import time
@@ -89,6 +90,7 @@ class CameraBridgeNode(Node):
         self.consumers: ConsumerControl | None = None
         if self.camera_config is not None:
             self._camera_cls = camera_class(self.camera_config.camera_type)
+            self.bridge_config = self._without_unavailable_streams(self.bridge_config, self.camera_config)
             self._start_camera()
         try:
             if self.camera_config is not None:
@@ -105,6 +107,27 @@ class CameraBridgeNode(Node):
             self.close()
             raise
         self.get_logger().info(self._summary())
+
+    def _without_unavailable_streams(self, config: BridgeConfig, camera: CameraConfig) -> BridgeConfig:
+        """The bridge config with the enabled streams the camera cannot give disabled, each with a warning.
+
+        A camera class may say beforehand what it cannot give (`unavailable_streams(**camera_kwargs)`,
+        e.g. a replayed bag without depth); the publisher then writes, and the bridge publishes, only the rest.
+        """
+        probe = getattr(self._camera_cls, "unavailable_streams", None)
+        if probe is None:
+            return config
+        try:
+            unavailable: dict[str, str] = probe(**camera.camera_kwargs)
+        except (ImportError, OSError, ValueError) as error:  # bag unreadable, or which camera to replay unclear
+            raise ParameterError(f"camera_type '{camera.camera_type}': {error}") from error
+        streams = dict(config.streams)
+        for name, reason in unavailable.items():
+            stream = streams.get(name)
+            if stream is not None and stream.enabled:
+                streams[name] = dataclasses.replace(stream, enabled=False)
+                self.get_logger().warning(f"'{name}.enable' is true but {reason}: its topics are not published")
+        return dataclasses.replace(config, streams=streams)
 
     def _declare(self, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
         values: dict[str, Any] = {}

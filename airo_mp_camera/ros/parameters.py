@@ -151,6 +151,11 @@ BRIDGE_SPECS: tuple[ParameterSpec, ...] = (
     ),
 )
 
+REPLAY_TOPICS_NOTE = (
+    "empty: not mapped. Setting replay.topics.rgb maps the bag's topics explicitly: only the streams mapped "
+    "are replayed. All empty: the layout is recognised (this package, zed-ros2-wrapper, realsense-ros)."
+)
+
 CAMERA_SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec("camera_type", "synthetic", "Camera hosted by the node's publisher process.", choices=CAMERA_TYPES),
     ParameterSpec("width", 1280, "Image width of the synthetic camera, in pixels.", minimum=16, maximum=8192),
@@ -180,6 +185,27 @@ CAMERA_SPECS: tuple[ParameterSpec, ...] = (
         "replay.restamp",
         True,
         "Stamp replayed frames with the time they are played (tf and rviz work as live); false: the bag's stamps.",
+    ),
+    ParameterSpec(
+        "replay.topic_prefix",
+        "",
+        "Topic prefix of the camera to replay when the bag holds several (e.g. /zed/zed_node, /camera/camera); "
+        "empty: the bag's one camera of a known layout.",
+    ),
+    *(
+        ParameterSpec(
+            f"replay.topics.{stream}", "", f"Bag topic of the {stream} stream ({what}); {REPLAY_TOPICS_NOTE}"
+        )
+        for stream, what in (
+            ("rgb", "sensor_msgs/Image or CompressedImage, required in a mapping"),
+            ("rgb_info", "its sensor_msgs/CameraInfo, required in a mapping"),
+            ("depth", "Image 32FC1 metres or 16UC1 millimetres, or compressedDepth, aligned with rgb"),
+            ("depth_info", "CameraInfo"),
+            ("points", "PointCloud2"),
+            ("right", "right view Image or CompressedImage"),
+            ("right_info", "CameraInfo of the right view, P[0, 3] = -fx * baseline"),
+            ("confidence", "Image 32FC1"),
+        )
     ),
 )
 
@@ -312,5 +338,28 @@ def camera_config(values: Mapping[str, Any]) -> CameraConfig:
             "rate": checked["replay.rate"],
             "loop": checked["replay.loop"],
             "restamp": checked["replay.restamp"],
+            **_replay_topic_kwargs(checked),
         }
     return CameraConfig(camera_type, kwargs)
+
+
+def _replay_topic_kwargs(checked: Mapping[str, Value]) -> dict[str, Any]:
+    """ReplayCamera's `topic_prefix` and `topics` from the replay.topic_prefix and replay.topics.* parameters."""
+    kwargs: dict[str, Any] = {}
+    if checked["replay.topic_prefix"]:
+        kwargs["topic_prefix"] = str(checked["replay.topic_prefix"])
+    prefix = "replay.topics."
+    topics = {name[len(prefix) :]: str(value) for name, value in checked.items() if name.startswith(prefix) and value}
+    if not topics:
+        return kwargs
+    for stream, topic in topics.items():
+        if not topic.startswith("/"):
+            raise ParameterError(f"parameter 'replay.topics.{stream}' must be an absolute topic name, got {topic!r}")
+    for required in ("rgb", "rgb_info"):
+        if required not in topics:
+            raise ParameterError(
+                f"parameter 'replay.topics.{required}' must be set when other replay.topics.* are "
+                f"(set: {', '.join(sorted(topics))}); the colour image and its camera_info are required"
+            )
+    kwargs["topics"] = topics
+    return kwargs
