@@ -3,7 +3,7 @@
     ros2 launch airo_mp_camera zed.launch.py                              # a ZED, config/zed.yaml
     ros2 launch airo_mp_camera zed.launch.py serial_number:=12345678 camera_name:=zed_left
     ros2 launch airo_mp_camera zed.launch.py camera_type:=synthetic      # no hardware
-    ros2 launch airo_mp_camera zed.launch.py camera_type:=replay bag_path:=/path/to/bag
+    ros2 launch airo_mp_camera zed.launch.py camera_type:=replay bag_path:=/path/to/bag   # also ZED, RealSense bags
 
 Topics: /<camera_name>/rgb/image_raw, rgb/camera_info, depth/image_raw, depth/camera_info, points, right/...,
 confidence/image_raw and <image>/compressed. Controllers read the shared-memory namespace <camera_name>
@@ -32,7 +32,8 @@ ARGUMENTS = {
     "config_file": ("", "Parameters file; empty: config/zed.yaml (config/synthetic.yaml for camera_type synthetic)."),
     "serial_number": ("0", "Serial number of the ZED to open; 0: the first found."),
     "svo_file": ("", "Play this SVO/SVO2 file instead of the live ZED."),
-    "bag_path": ("", "rosbag2 directory to replay (camera_type replay)."),
+    "bag_path": ("", "Bag to replay (camera_type replay): a rosbag2 directory or a ROS 1 .bag file."),
+    "bag_topic_prefix": ("", "Camera to replay when the bag holds several, e.g. /zed/zed_node; empty: its one."),
     "enable_depth": ("true", "Publish depth/image_raw."),
     "enable_pointcloud": ("true", "Publish points."),
     "enable_right": ("false", "Publish the right view."),
@@ -85,6 +86,7 @@ def _camera(context: LaunchContext) -> list:
         "zed.serial_number": LaunchConfiguration("serial_number"),
         "zed.svo_file": LaunchConfiguration("svo_file").perform(context),
         "replay.bag_path": LaunchConfiguration("bag_path").perform(context),
+        "replay.topic_prefix": LaunchConfiguration("bag_topic_prefix").perform(context),
         "depth.enable": _is_true(context, "enable_depth"),
         "points.enable": _is_true(context, "enable_pointcloud"),
         "right.enable": _is_true(context, "enable_right"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from driver_bags import FRAMES, WrittenBag, write_custom, write_realsense, write_two_cameras, write_zed
-from ros_support import node_name, start_node, stop_node, subscriber
+from ros_support import ROOT, node_name, start_node, stop_node, subscriber
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from test_ros_bridge import START_TIMEOUT, decode_independently
 
@@ -110,9 +110,7 @@ def test_an_explicit_mapping_by_parameters_replays_through_camera_node(
     assert code == 0, output
 
 
-def test_a_bag_without_aligned_depth_replays_rgb_only_and_says_why(
-    tmp_path: Path, namespace: str, processes
-) -> None:
+def test_a_bag_without_aligned_depth_replays_rgb_only_and_says_why(tmp_path: Path, namespace: str, processes) -> None:
     bag = write_realsense(tmp_path / "unaligned", aligned=False)
     name = node_name()
     node = start_node(processes, "camera_node", name, replay_params(bag, namespace, **{"points.enable": False}))
@@ -146,5 +144,29 @@ def test_a_bag_with_two_cameras_stops_camera_node_naming_them(tmp_path: Path, na
     with subscriber() as probe:
         probe.subscribe(Image, topic)
         probe.wait_for(lambda: probe.count(topic) >= 1, START_TIMEOUT, "images of the chosen camera")
+    code, output = stop_node(node)
+    assert code == 0, output
+
+
+def test_a_zed_bag_replays_with_the_zed_config_that_zed_launch_loads(
+    tmp_path: Path, namespace: str, processes
+) -> None:
+    """`ros2 launch airo_mp_camera zed.launch.py camera_type:=replay bag_path:=...` runs camera_node with
+    config/zed.yaml and these overrides (launch itself is not installed here, so camera_node is started as
+    the launch file would start it)."""
+    bag = write_zed(tmp_path / "zed5.bag", 5, ros1=True)
+    name = node_name()
+    overrides = {
+        "camera_type": "replay",
+        "camera_name": name,
+        "replay.bag_path": str(bag.path),
+        "replay.restamp": False,
+        "namespace": namespace,
+    }
+    config = ["--params-file", str(ROOT / "config" / "zed.yaml")]
+    node = start_node(processes, "camera_node", name, overrides, config)
+    with subscriber() as probe:
+        topics = subscribe_and_wait(probe, name)
+        check_rgb_depth_and_info(bag, name, probe, topics)
     code, output = stop_node(node)
     assert code == 0, output
