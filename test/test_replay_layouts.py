@@ -12,19 +12,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from airo_mp_camera import (
-    MultiprocessRGBDPublisher,
-    MultiprocessRGBDReceiver,
-    MultiprocessRGBPublisher,
-    MultiprocessRGBReceiver,
-    MultiprocessStereoRGBDPublisher,
-    MultiprocessStereoRGBDReceiver,
-)
-from airo_mp_camera.cameras.bag_layouts import BagLayoutError
-from airo_mp_camera.cameras.errors import EndOfRecordingError
-from airo_mp_camera.cameras.replay import ReplayCamera
-from airo_mp_camera.pipeline.errors import PublisherStartError
 from driver_bags import (
     BASELINE,
     FRAMES,
@@ -38,6 +25,19 @@ from driver_bags import (
     write_two_cameras,
     write_zed,
 )
+
+from airo_mp_camera import (
+    MultiprocessRGBDPublisher,
+    MultiprocessRGBDReceiver,
+    MultiprocessRGBPublisher,
+    MultiprocessRGBReceiver,
+    MultiprocessStereoRGBDPublisher,
+    MultiprocessStereoRGBDReceiver,
+)
+from airo_mp_camera.cameras.bag_layouts import BagLayoutError
+from airo_mp_camera.cameras.errors import EndOfRecordingError
+from airo_mp_camera.cameras.replay import ReplayCamera
+from airo_mp_camera.pipeline.errors import PublisherStartError
 
 # 32FC1 through compressedDepth (inverse depth, A = z0 (z0 + 1) = 10100 with the plugin's defaults): a depth d
 # comes back as d' with d <= d' < d + d^2 / (A - d).

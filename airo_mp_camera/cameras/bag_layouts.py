@@ -18,15 +18,16 @@ copied):
 - stereolabs/zed-ros2-wrapper 4.x, tag humble-v4.2.5 (commit b5844a8), whose names 5.0.0 kept: node
   `/zed/zed_node`, `rgb/image_rect_color` (bgra8), `depth/depth_registered` (32FC1, or mono16 millimetres
   in OpenNI mode), `point_cloud/cloud_registered`, `confidence/confidence_map`, `right/image_rect_color`;
-  camera_info beside each image (`rgb/camera_info`, ...). zed-ros-wrapper (ROS 1) uses the same names;
+  camera_info beside each image (`rgb/camera_info`, ...). zed-ros-wrapper (ROS 1, master, commit 6e5ab7d)
+  uses the same names;
 - stereolabs/zed-ros2-wrapper 5.x, tags humble-v5.1.0 to v5.4.1 and master (commit 33dfefa):
   `rgb/color/rect/image`, `right/color/rect/image` with camera_info beside them (`rgb/color/rect/camera_info`)
   and under them (`rgb/color/rect/image/camera_info`); depth, point cloud and confidence kept their names;
-- IntelRealSense/realsense-ros 4.x, branch ros2-development (commit ee94dc9; realsense-ros 2.x for ROS 1
-  uses the same names): node `/camera/camera`, `color/image_raw` (rgb8), `aligned_depth_to_color/image_raw`
-  (16UC1 millimetres) with `aligned_depth_to_color/camera_info`, `depth/color/points`. Its unaligned
-  `depth/image_rect_raw` has the depth sensor's intrinsics, not the colour camera's: it is not replayed
-  unless mapped explicitly.
+- IntelRealSense/realsense-ros 4.x, branch ros2-development (commit ee94dc9; for ROS 1 its branch
+  ros1-legacy, commit b14ce43, uses the same names): node `/camera/camera`, `color/image_raw` (rgb8),
+  `aligned_depth_to_color/image_raw` (16UC1 millimetres) with `aligned_depth_to_color/camera_info`,
+  `depth/color/points`. Its unaligned `depth/image_rect_raw` has the depth sensor's intrinsics, not the
+  colour camera's: it is not replayed unless mapped explicitly.
 
 Anything else is mapped explicitly: `topics={"rgb": "/my/image", "rgb_info": "/my/camera_info", ...}`.
 """
