@@ -119,7 +119,7 @@ def test_realistic_depth_noise_grows_with_the_square_of_depth() -> None:
 def test_realistic_depth_is_the_same_for_the_same_frame_id() -> None:
     frames = depth_of_frames(realistic_camera(), 6)
     again = depth_of_frames(realistic_camera(), 6)
-    for frame, repeated in zip(frames, again):
+    for frame, repeated in zip(frames, again, strict=True):
         np.testing.assert_array_equal(frame, repeated)
     assert not np.array_equal(frames[0], frames[1], equal_nan=True)
 
