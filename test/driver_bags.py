@@ -270,9 +270,15 @@ def write_realsense(
     unaligned: bool = True,
     unaligned_size: tuple[int, int] = (WIDTH, HEIGHT),
     ros1: bool = False,
+    depth_codec: str | None = None,
     seed: int = 2,
 ) -> WrittenBag:
-    """A realsense-ros 4.x bag (/camera/camera): colour rgb8, aligned depth 16UC1 mm, dense rgb point cloud."""
+    """A realsense-ros 4.x bag (/camera/camera): colour rgb8, aligned depth 16UC1 mm, dense rgb point cloud.
+
+    With `depth_codec` ("png" or "rvl") the aligned depth is recorded only as its compressedDepth twin.
+    """
+    from airo_mp_camera.ros.compressed_depth import encode_compressed_depth
+
     rng = np.random.default_rng(seed)
     prefix = "/camera/camera"
     k, k_depth = intrinsics(48.0), intrinsics(40.0)
@@ -289,9 +295,14 @@ def write_realsense(
             colour_frame, depth_frame = "camera_color_optical_frame", "camera_depth_optical_frame"
             bag.write(f"{prefix}/color/image_raw", IMAGE, stamp, bag.image(frame.rgb, "rgb8", stamp, colour_frame, 4))
             bag.write(f"{prefix}/color/camera_info", INFO, stamp, bag.camera_info(k, stamp, colour_frame))
-            if aligned:
+            if aligned and depth_codec is None:
                 aligned_image = bag.image(millimetres, "16UC1", stamp, colour_frame)
                 bag.write(f"{prefix}/aligned_depth_to_color/image_raw", IMAGE, stamp, aligned_image)
+            elif aligned:
+                depth_format, data = encode_compressed_depth(millimetres, encoding="16UC1", codec=depth_codec)
+                message = bag.compressed(data, depth_format, stamp, colour_frame)
+                bag.write(f"{prefix}/aligned_depth_to_color/image_raw/compressedDepth", COMPRESSED, stamp, message)
+            if aligned:
                 aligned_info = bag.camera_info(k, stamp, colour_frame)
                 bag.write(f"{prefix}/aligned_depth_to_color/camera_info", INFO, stamp, aligned_info)
             if unaligned:  # the depth sensor's own view: other intrinsics, maybe another size

@@ -186,6 +186,31 @@ def test_a_compressed_colour_image_decodes_as_opencv_decodes_its_bytes(tmp_path:
     np.testing.assert_array_equal(camera.retrieve_rgb_image_as_int(), independently)
 
 
+@pytest.mark.parametrize("codec", ["png", "rvl"])
+def test_16uc1_compressed_depth_replays_the_millimetres_exactly(codec: str, tmp_path: Path) -> None:
+    bag = write_realsense(tmp_path / "realsense", depth_codec=codec)
+    camera = ReplayCamera(str(bag.path), rate=0, loop=False)
+    assert camera.topics["depth"] == "/camera/camera/aligned_depth_to_color/image_raw/compressedDepth"
+    for written in bag.frames:
+        camera.grab_images()
+        assert_frame(camera, written, bag)
+
+
+def test_32fc1_png_compressed_depth_replays_within_the_inverse_depth_bound(tmp_path: Path) -> None:
+    bag = write_own(tmp_path / "png_depth", depth_codec="png")
+    camera = ReplayCamera(str(bag.path), rate=0, loop=False)
+    for written in bag.frames:
+        camera.grab_images()
+        depth, expected = camera.retrieve_depth_map(), written.depth
+        assert expected is not None
+        np.testing.assert_array_equal(np.isnan(depth), np.isnan(expected))
+        valid = ~np.isnan(expected)
+        error = depth[valid] - expected[valid]
+        bound = expected[valid] ** 2 / (_INVERSE_DEPTH_A - expected[valid])
+        assert (error >= -1e-6 * expected[valid]).all() and (error <= bound * (1 + 1e-3) + 1e-6).all()
+        assert error.max() > 0, "quantised: some depths must have moved"
+
+
 def test_png_compressed_topics_replay_exactly(tmp_path: Path) -> None:
     bag = write_own(tmp_path / "png", colour_codec="png")
     camera = ReplayCamera(str(bag.path), rate=0, loop=False)

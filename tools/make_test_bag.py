@@ -1,7 +1,7 @@
 """Writes test/data/synthetic_bag: a small rosbag2 (MCAP) recording of SyntheticCamera frames on our topics.
 
 The topics, encodings and frame ids are those of the package's ROS bridge (see
-`airo_mp_camera/cameras/replay.py`), so `ReplayCamera` tests read what the bridge would have recorded.
+`airo_mp_camera/cameras/bag_layouts.py`), so `ReplayCamera` tests read what the bridge would have recorded.
 Messages are serialised with the rosbags typestore for ROS 2 (CDR); stamps are fixed (10 fps from
 1.7e9 s) so that running this again gives the same messages. The point cloud is recorded on some frames
 only, like a bridge that rate-limits it; the others exercise the replay's cloud-from-depth path.
