@@ -16,6 +16,7 @@ from driver_bags import (
     BASELINE,
     FRAMES,
     HEIGHT,
+    ROS2,
     WIDTH,
     WrittenBag,
     WrittenFrame,
@@ -36,6 +37,7 @@ from airo_mp_camera import (
 )
 from airo_mp_camera.cameras.bag_layouts import BagLayoutError
 from airo_mp_camera.cameras.errors import EndOfRecordingError
+from airo_mp_camera.cameras.image_decoding import decode_depth, decode_rgb
 from airo_mp_camera.cameras.replay import ReplayCamera
 from airo_mp_camera.pipeline.errors import PublisherStartError
 
@@ -330,3 +332,49 @@ def test_depth_of_another_size_than_the_colour_image_is_a_clear_error(tmp_path: 
     topics = {"rgb": f"{prefix}/color/image_raw", "rgb_info": f"{prefix}/color/camera_info"}
     with pytest.raises(ValueError, match="depth /camera/camera/depth/image_rect_raw is 60x40 but .* is 64x48"):
         ReplayCamera(str(bag.path), topics={**topics, "depth": f"{prefix}/depth/image_rect_raw"})
+
+
+def _image(pixels: np.ndarray, encoding: str, bigendian: bool = False) -> object:
+    height, width = pixels.shape[:2]
+    data = np.ascontiguousarray(pixels).view(np.uint8).reshape(-1)
+    header = ROS2.types["std_msgs/msg/Header"](
+        stamp=ROS2.types["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id="f"
+    )
+    return ROS2.types["sensor_msgs/msg/Image"](
+        header=header,
+        height=height,
+        width=width,
+        encoding=encoding,
+        is_bigendian=int(bigendian),
+        step=len(data) // height,
+        data=data,
+    )
+
+
+def _compressed(data: bytes, image_format: str) -> object:
+    header = ROS2.types["std_msgs/msg/Header"](
+        stamp=ROS2.types["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id="f"
+    )
+    return ROS2.types["sensor_msgs/msg/CompressedImage"](
+        header=header, format=image_format, data=np.frombuffer(data, dtype=np.uint8)
+    )
+
+
+def test_the_drivers_other_encodings_decode() -> None:
+    rng = np.random.default_rng(7)
+    metres = rng.uniform(0.2, 5.0, (6, 5)).astype(np.float32)
+    np.testing.assert_array_equal(decode_depth(_image(metres.astype(">f4"), "32FC1", bigendian=True)), metres)
+    millimetres = np.array([[0, 1234], [65535, 7]], dtype=np.uint16)
+    expected = np.array([[np.nan, 1.234], [65.535, 0.007]], dtype=np.float32)
+    np.testing.assert_array_equal(decode_depth(_image(millimetres, "mono16")), expected)  # ZED OpenNI mode
+    rgb = rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    rgba = np.concatenate([rgb, np.full((6, 5, 1), 9, dtype=np.uint8)], axis=-1)
+    np.testing.assert_array_equal(decode_rgb(_image(rgba, "rgba8")), rgb)
+    gray = rgb[..., 0].copy()
+    np.testing.assert_array_equal(decode_rgb(_image(gray, "mono8")), np.repeat(gray[..., None], 3, axis=-1))
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
+    assert ok
+    np.testing.assert_array_equal(decode_rgb(_compressed(png.tobytes(), "png")), rgb)  # older format string
+    ok, png16 = cv2.imencode(".png", millimetres)
+    assert ok
+    np.testing.assert_array_equal(decode_depth(_compressed(png16.tobytes(), "16UC1; png compressed mono16")), expected)
