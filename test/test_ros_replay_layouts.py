@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from driver_bags import FRAMES, WrittenBag, write_custom, write_realsense, write_two_cameras, write_zed
 from ros_support import ROOT, node_name, start_node, stop_node, subscriber
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -170,3 +171,29 @@ def test_a_zed_bag_replays_with_the_zed_config_that_zed_launch_loads(
         check_rgb_depth_and_info(bag, name, probe, topics)
     code, output = stop_node(node)
     assert code == 0, output
+
+
+def test_replay_topic_parameters_are_checked_before_the_camera_starts() -> None:
+    from airo_mp_camera.ros.parameters import ParameterError, camera_config
+
+    base = {"camera_type": "replay", "replay.bag_path": "/data/bag"}
+    config = camera_config({**base, "replay.topics.rgb": "/a/image", "replay.topics.rgb_info": "/a/info"})
+    assert config.camera_kwargs["topics"] == {"rgb": "/a/image", "rgb_info": "/a/info"}
+    assert "topic_prefix" not in config.camera_kwargs
+    assert camera_config({**base, "replay.topic_prefix": "/zed/zed_node"}).camera_kwargs["topic_prefix"] == (
+        "/zed/zed_node"
+    )
+    with pytest.raises(ParameterError, match="'replay.topics.rgb_info' must be set"):
+        camera_config({**base, "replay.topics.rgb": "/a/image"})
+    with pytest.raises(ParameterError, match="'replay.topics.depth' must be an absolute topic name"):
+        camera_config({**base, "replay.topics.depth": "depth"})
+    with pytest.raises(ParameterError, match="'replay.topics.rgb' must be a string"):
+        camera_config({**base, "replay.topics.rgb": 3})
+
+
+def test_a_missing_bag_stops_camera_node_naming_it(tmp_path: Path, namespace: str, processes) -> None:
+    params = {"camera_type": "replay", "replay.bag_path": str(tmp_path / "absent"), "namespace": namespace}
+    node = start_node(processes, "camera_node", node_name(), params)
+    out, err = node.communicate(timeout=60)
+    assert node.returncode == 2, (out + err).decode()
+    assert f"bag not found: {tmp_path / 'absent'}" in err.decode()
