@@ -332,13 +332,13 @@ def write_own(
     colour_codec: str | None = None,
     depth_codec: str | None = None,
     depth: bool = True,
+    remote: bool = False,
     seed: int = 3,
 ) -> WrittenBag:
-    """This package's topics; with a codec, only the compressed / compressedDepth twins of rgb and depth."""
-    import cv2
+    """This package's topics; with a codec, only the compressed / compressedDepth twins of rgb and depth.
 
-    from airo_mp_camera.ros.compressed_depth import encode_compressed_depth
-
+    With `remote`, also what the remote bridge publishes under `<prefix>/remote`: PNG colour and RVL depth.
+    """
     rng = np.random.default_rng(seed)
     k = intrinsics(60.0)
     frame_id = f"{prefix.strip('/').split('/')[0]}_left_camera_optical_frame"
@@ -350,25 +350,44 @@ def write_own(
             if not depth:
                 frame.depth = None
             frames.append(frame)
-            if colour_codec is None:
-                bag.write(f"{prefix}/rgb/image_raw", IMAGE, stamp, bag.image(frame.rgb, "rgb8", stamp, frame_id))
-            else:
-                ok, encoded = cv2.imencode(f".{colour_codec}", np.ascontiguousarray(frame.rgb[..., ::-1]))
-                assert ok
-                image_format = f"rgb8; {colour_codec} compressed bgr8"
-                message = bag.compressed(encoded.tobytes(), image_format, stamp, frame_id)
-                bag.write(f"{prefix}/rgb/image_raw/compressed", COMPRESSED, stamp, message)
-            bag.write(f"{prefix}/rgb/camera_info", INFO, stamp, bag.camera_info(k, stamp, frame_id))
-            if frame.depth is None:
-                continue
-            if depth_codec is None:
-                bag.write(f"{prefix}/depth/image_raw", IMAGE, stamp, bag.image(frame.depth, "32FC1", stamp, frame_id))
-            else:
-                depth_format, data = encode_compressed_depth(frame.depth, encoding="32FC1", codec=depth_codec)
-                message = bag.compressed(data, depth_format, stamp, frame_id)
-                bag.write(f"{prefix}/depth/image_raw/compressedDepth", COMPRESSED, stamp, message)
-            bag.write(f"{prefix}/depth/camera_info", INFO, stamp, bag.camera_info(k, stamp, frame_id))
+            _write_own_frame(bag, frame, prefix, colour_codec, depth_codec, k, frame_id)
+            if remote:
+                _write_own_frame(bag, frame, f"{prefix}/remote", "png", "rvl", k, frame_id)
     return WrittenBag(path, frames, k)
+
+
+def _write_own_frame(
+    bag: _BagWriter,
+    frame: WrittenFrame,
+    prefix: str,
+    colour_codec: str | None,
+    depth_codec: str | None,
+    k: np.ndarray,
+    frame_id: str,
+) -> None:
+    import cv2
+
+    from airo_mp_camera.ros.compressed_depth import encode_compressed_depth
+
+    stamp = frame.stamp_ns
+    if colour_codec is None:
+        bag.write(f"{prefix}/rgb/image_raw", IMAGE, stamp, bag.image(frame.rgb, "rgb8", stamp, frame_id))
+    else:
+        ok, encoded = cv2.imencode(f".{colour_codec}", np.ascontiguousarray(frame.rgb[..., ::-1]))
+        assert ok
+        image_format = f"rgb8; {'jpeg' if colour_codec == 'jpg' else colour_codec} compressed bgr8"
+        message = bag.compressed(encoded.tobytes(), image_format, stamp, frame_id)
+        bag.write(f"{prefix}/rgb/image_raw/compressed", COMPRESSED, stamp, message)
+    bag.write(f"{prefix}/rgb/camera_info", INFO, stamp, bag.camera_info(k, stamp, frame_id))
+    if frame.depth is None:
+        return
+    if depth_codec is None:
+        bag.write(f"{prefix}/depth/image_raw", IMAGE, stamp, bag.image(frame.depth, "32FC1", stamp, frame_id))
+    else:
+        depth_format, data = encode_compressed_depth(frame.depth, encoding="32FC1", codec=depth_codec)
+        message = bag.compressed(data, depth_format, stamp, frame_id)
+        bag.write(f"{prefix}/depth/image_raw/compressedDepth", COMPRESSED, stamp, message)
+    bag.write(f"{prefix}/depth/camera_info", INFO, stamp, bag.camera_info(k, stamp, frame_id))
 
 
 def write_custom(path: Path, seed: int = 4) -> WrittenBag:

@@ -378,3 +378,18 @@ def test_the_drivers_other_encodings_decode() -> None:
     ok, png16 = cv2.imencode(".png", millimetres)
     assert ok
     np.testing.assert_array_equal(decode_depth(_compressed(png16.tobytes(), "16UC1; png compressed mono16")), expected)
+
+
+def test_the_remote_bridges_twin_of_a_camera_is_not_a_second_camera(tmp_path: Path) -> None:
+    bag = write_own(tmp_path / "local_and_remote", remote=True)
+    local = ReplayCamera(str(bag.path), rate=0, loop=False)
+    assert local.topics["rgb"] == "/camera/rgb/image_raw" and local.topics["depth"] == "/camera/depth/image_raw"
+    remote = ReplayCamera(str(bag.path), rate=0, loop=False, topic_prefix="/camera/remote")
+    assert remote.topics["rgb"] == "/camera/remote/rgb/image_raw/compressed"
+    assert remote.topics["depth"] == "/camera/remote/depth/image_raw/compressedDepth"
+    for written in bag.frames:
+        for camera in (local, remote):
+            camera.grab_images()
+            np.testing.assert_array_equal(camera.retrieve_rgb_image_as_int(), written.rgb)  # PNG: exact
+        assert_depth_equal(local.retrieve_depth_map(), written.depth)
+        np.testing.assert_array_equal(np.isnan(remote.retrieve_depth_map()), np.isnan(written.depth))

@@ -14,7 +14,8 @@ images a raw topic is preferred to its image_transport `compressed` (colour) or 
 twin, which are used when the bag holds only those. The names were read in the drivers' sources (never
 copied):
 
-- this package's bridge (`/<camera>/rgb/image_raw`, ...; `/<camera>/remote/...` is one more prefix);
+- this package's bridge (`/<camera>/rgb/image_raw`, ...) and its remote bridge (`/<camera>/remote/...`,
+  compressed; when the bag holds both, the local topics are replayed unless topic_prefix chooses the remote);
 - stereolabs/zed-ros2-wrapper 4.x, tag humble-v4.2.5 (commit b5844a8), whose names 5.0.0 kept: node
   `/zed/zed_node`, `rgb/image_rect_color` (bgra8), `depth/depth_registered` (32FC1, or mono16 millimetres
   in OpenNI mode), `point_cloud/cloud_registered`, `confidence/confidence_map`, `right/image_rect_color`;
@@ -292,6 +293,8 @@ def find_camera(
                 f"Its topics: {sorted(bag_topics)}"
             )
         cameras = under
+    else:
+        cameras = _without_remote_twins(cameras)
     if not cameras:
         known = "; ".join(f"{layout.name}: {layout.example_prefix}/{layout.suffixes['rgb'][0]}" for layout in LAYOUTS)
         raise BagLayoutError(
@@ -309,6 +312,24 @@ def find_camera(
             "the intrinsics are unknown. Map one explicitly with topics={..., 'rgb_info': ...}."
         )
     return camera
+
+
+def _without_remote_twins(cameras: list[BagCamera]) -> list[BagCamera]:
+    """Drops `<prefix>/remote` (this package's remote bridge) when `<prefix>` itself is in the bag, with a note."""
+    own = {camera.prefix for camera in cameras if camera.layout == OWN.name}
+    kept = []
+    for camera in cameras:
+        local = camera.prefix[: -len("/remote")] if camera.prefix.endswith("/remote") else None
+        if camera.layout == OWN.name and local in own:
+            continue
+        if camera.layout == OWN.name and f"{camera.prefix}/remote" in own:
+            note = (
+                f"'{camera.prefix}/remote' (the remote bridge's topics of the same camera) is not replayed; "
+                f"choose it with topic_prefix='{camera.prefix}/remote'"
+            )
+            camera = BagCamera(camera.layout, camera.prefix, camera.topics, (*camera.notes, note))
+        kept.append(camera)
+    return kept
 
 
 def _layout(camera: BagCamera) -> DriverLayout:
