@@ -16,10 +16,15 @@ from driver_bags import (
     BASELINE,
     FRAMES,
     HEIGHT,
+    IMAGE,
+    INFO,
     ROS2,
+    START_NS,
     WIDTH,
     WrittenBag,
     WrittenFrame,
+    _BagWriter,
+    intrinsics,
     write_custom,
     write_own,
     write_realsense,
@@ -393,3 +398,27 @@ def test_the_remote_bridges_twin_of_a_camera_is_not_a_second_camera(tmp_path: Pa
             np.testing.assert_array_equal(camera.retrieve_rgb_image_as_int(), written.rgb)  # PNG: exact
         assert_depth_equal(local.retrieve_depth_map(), written.depth)
         np.testing.assert_array_equal(np.isnan(remote.retrieve_depth_map()), np.isnan(written.depth))
+
+
+def test_a_camera_info_recorded_once_and_depth_at_its_own_stamps_still_replay(tmp_path: Path) -> None:
+    """Messages at stamps without an RGB image are not lost: they are current from the next image on."""
+    rng = np.random.default_rng(8)
+    k = intrinsics(55.0)
+    written = []
+    with _BagWriter(tmp_path / "unsynced", ros1=False) as bag:
+        bag.write("/camera/rgb/camera_info", INFO, 0, bag.camera_info(k, 0, "c"))  # once, stamp 0
+        for index in range(FRAMES):
+            stamp = START_NS + index * 10**8
+            rgb = rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+            depth = rng.uniform(0.5, 3.0, (HEIGHT, WIDTH)).astype(np.float32)
+            written.append((rgb, depth))
+            bag.write("/camera/depth/image_raw", IMAGE, stamp - 10**6, bag.image(depth, "32FC1", stamp - 10**6, "c"))
+            bag.write("/camera/rgb/image_raw", IMAGE, stamp, bag.image(rgb, "rgb8", stamp, "c"))
+    camera = ReplayCamera(str(tmp_path / "unsynced"), rate=0, loop=False)
+    for rgb, depth in written:
+        camera.grab_images()
+        np.testing.assert_array_equal(camera.retrieve_rgb_image_as_int(), rgb)
+        np.testing.assert_array_equal(camera.retrieve_depth_map(), depth)  # recorded 1 ms before the image
+        np.testing.assert_allclose(camera.intrinsics_matrix(), k)
+    with pytest.raises(EndOfRecordingError):
+        camera.grab_images()

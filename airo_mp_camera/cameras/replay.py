@@ -186,6 +186,17 @@ def _read_frames(highlevel: ModuleType, path: Path, topics: Mapping[str, str]) -
         pending: dict[int, _Frame] = {}
         order: list[int] = []  # heap of pending stamps
         latest: dict[str, int] = {}
+        carried: dict[str, _Message] = {}  # messages of stamps without an RGB image, for the next frame
+
+        def complete(frame: _Frame) -> _Frame | None:
+            if "rgb" not in frame.messages:  # e.g. a camera_info recorded once, or at its own stamps
+                carried.update(frame.messages)
+                return None
+            for name, message in carried.items():
+                frame.messages.setdefault(name, message)
+            carried.clear()
+            return frame
+
         for connection, _, raw in reader.messages(connections=connections):
             stream = stream_of[connection.topic]
             message = _Message(raw, connection.msgtype, reader.deserialize)
@@ -197,12 +208,12 @@ def _read_frames(highlevel: ModuleType, path: Path, topics: Mapping[str, str]) -
             latest[stream] = max(stamp, latest.get(stream, stamp))
             horizon = min(latest.get(name, -1) for name in present)
             while order and (order[0] <= horizon or len(order) > _MAX_PENDING_FRAMES):
-                frame = pending.pop(heapq.heappop(order))
-                if "rgb" in frame.messages:
+                frame = complete(pending.pop(heapq.heappop(order)))
+                if frame is not None:
                     yield frame
         while order:
-            frame = pending.pop(heapq.heappop(order))
-            if "rgb" in frame.messages:
+            frame = complete(pending.pop(heapq.heappop(order)))
+            if frame is not None:
                 yield frame
 
 
