@@ -7,10 +7,11 @@ explicitly with `topics={"rgb": ..., "rgb_info": ..., ...}`. Raw images are pref
 only image_transport's `compressed` / `compressedDepth` topics is decoded from those (see `image_decoding`).
 
 Messages with the same header stamp form one frame; a frame exists for every RGB image. A stream recorded
-at a lower rate than RGB keeps its last value until its next message; a frame without its own point
-cloud gets one computed from its depth and intrinsics. Playback starts at the first RGB image by which
-every replayed stream (but the point cloud) has had a message. Decoding is vectorised numpy (OpenCV for
-compressed images).
+at a lower rate than RGB keeps its last value until its next message, and a message at a stamp without an
+RGB image (a camera_info recorded once, depth stamped apart) is current from the next image on; a frame
+without its own point cloud gets one computed from its depth and intrinsics. Playback starts at the first
+RGB image by which every replayed stream (but the point cloud) has had a message. Decoding is vectorised
+numpy (OpenCV for compressed images).
 """
 
 from __future__ import annotations
