@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from driver_bags import FRAMES, WrittenBag, write_custom, write_realsense, write_two_cameras, write_zed
+from driver_bags import FRAMES, WrittenBag, write_custom, write_own, write_realsense, write_two_cameras, write_zed
 from ros_support import ROOT, node_name, start_node, stop_node, subscriber
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from test_ros_bridge import START_TIMEOUT, decode_independently
@@ -197,3 +197,26 @@ def test_a_missing_bag_stops_camera_node_naming_it(tmp_path: Path, namespace: st
     out, err = node.communicate(timeout=60)
     assert node.returncode == 2, (out + err).decode()
     assert f"bag not found: {tmp_path / 'absent'}" in err.decode()
+
+
+def test_a_bag_of_only_compressed_topics_replays_through_camera_node(
+    tmp_path: Path, namespace: str, processes
+) -> None:
+    bag = write_own(tmp_path / "compressed", colour_codec="png", depth_codec="rvl")
+    name = node_name()
+    node = start_node(processes, "camera_node", name, replay_params(bag, namespace))
+    with subscriber() as probe:
+        topics = subscribe_and_wait(probe, name)
+        for image in probe.messages[topics["rgb"]]:  # PNG: exact
+            written = bag.frames[written_frame(bag, image)]
+            np.testing.assert_array_equal(decode_independently(image, "sensor_msgs/msg/Image"), written.rgb)
+        for message in probe.messages[topics["depth"]]:  # compressedDepth 32FC1: d <= d' < d + d^2 / (A - d)
+            expected = bag.frames[written_frame(bag, message)].depth
+            depth = decode_independently(message, "sensor_msgs/msg/Image")
+            np.testing.assert_array_equal(np.isnan(depth), np.isnan(expected))
+            valid = ~np.isnan(expected)
+            error = depth[valid] - expected[valid]
+            bound = expected[valid] ** 2 / (100.0 * 101.0 - expected[valid])
+            assert (error >= -1e-6 * expected[valid]).all() and (error <= bound * (1 + 1e-3) + 1e-6).all()
+    code, output = stop_node(node)
+    assert code == 0, output
