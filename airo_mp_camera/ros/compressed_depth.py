@@ -303,7 +303,11 @@ def _lay_codes(codes: np.ndarray, words: np.ndarray, offset: int) -> int:
     start = end - counts
     word = start >> 4
     column = start & 15  # where the code's first nibble goes in its word
-    spill = np.flatnonzero(column + counts > 16)  # codes that run on into the next word
+    # Codes of one word occupy disjoint bits, so a word is the difference of a running sum at its last code;
+    # only a word's last code can run on into the next word.
+    lasts = np.flatnonzero(word[1:] != word[:-1])
+    lasts = np.append(lasts, word.size - 1)
+    spill = lasts[end[lasts] > (word[lasts] + 1) * 16]
     align = np.subtract(np.uint8(16), counts)
     align <<= np.uint8(2)
     codes &= _CODE_MASK  # clears the counts viewed above
@@ -311,9 +315,6 @@ def _lay_codes(codes: np.ndarray, words: np.ndarray, offset: int) -> int:
     column <<= 2
     placed = codes >> column
     spilled = codes[spill] << (_U64(64) - column[spill].astype(np.uint64))
-    # Codes of one word occupy disjoint bits, so a word is the difference of a running sum at its last code.
-    lasts = np.flatnonzero(word[1:] != word[:-1])
-    lasts = np.append(lasts, word.size - 1)
     np.cumsum(placed, out=placed)
     summed = placed[lasts]
     summed[1:] -= summed[:-1].copy()
