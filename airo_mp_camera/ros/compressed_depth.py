@@ -476,19 +476,26 @@ def rvl_decode(payload: Buffer) -> np.ndarray:
 
 
 def _rvl_heads(numbers: np.ndarray, pixel_count: int, width: int, height: int) -> np.ndarray:
-    """Indices of the (zeros, non-zeros) pairs in an RVL number stream: one Python step per pair."""
-    stream = np.ascontiguousarray(numbers, dtype=np.int64).data
-    number_count = len(stream)
-    heads = []
+    """Indices of the (zeros, non-zeros) pairs in an RVL number stream: one short Python step per pair."""
+    count = numbers.size
+    if count < 2:
+        raise ValueError(f"malformed RVL image: the stream ends before the first of {width}x{height} pixels")
+    numbers = numbers.astype(np.int64, copy=False)
+    # For every index as if it held a pair: where the next pair starts, and how many pixels this one covers.
+    following = np.arange(2, count + 1, dtype=np.int64) + numbers[1:]
+    covered = numbers[:-1] + numbers[1:]
+    next_head, pixels = following.data, covered.data
+    heads: list[int] = []
+    append = heads.append
     head = decoded = 0
     while decoded < pixel_count:
-        if head + 1 >= number_count:
+        if head >= count - 1:
             raise ValueError(f"malformed RVL image: the stream ends after {decoded} of {width}x{height} pixels")
-        heads.append(head)
-        decoded += stream[head] + stream[head + 1]
-        head += 2 + stream[head + 1]
-        if head > number_count:
-            raise ValueError(f"malformed RVL image: the stream ends after {decoded} of {width}x{height} pixels")
+        append(head)
+        decoded += pixels[head]
+        head = next_head[head]
+    if head > count:
+        raise ValueError(f"malformed RVL image: the stream ends after {decoded} of {width}x{height} pixels")
     if decoded != pixel_count:
         raise ValueError(f"malformed RVL image: the stream describes {decoded} pixels, expected {width}x{height}")
     return np.array(heads, np.int64)
