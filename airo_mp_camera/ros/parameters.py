@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airo_mp_camera.cameras.bag_layouts import STREAMS as REPLAY_STREAMS
 from airo_mp_camera.pipeline.errors import InvalidNamespaceError
 from airo_mp_camera.pipeline.namespace import validate_namespace
 
@@ -151,6 +152,17 @@ BRIDGE_SPECS: tuple[ParameterSpec, ...] = (
     ),
 )
 
+# What each replayed stream's topic carries (the streams of airo_mp_camera.cameras.bag_layouts.STREAMS).
+_REPLAY_STREAMS = {
+    "rgb": "sensor_msgs/Image or CompressedImage, required in a mapping",
+    "rgb_info": "its sensor_msgs/CameraInfo, required in a mapping",
+    "depth": "Image 32FC1 metres or 16UC1 millimetres, or compressedDepth, aligned with rgb",
+    "depth_info": "CameraInfo",
+    "points": "PointCloud2",
+    "right": "right view Image or CompressedImage",
+    "right_info": "CameraInfo of the right view, P[0, 3] = -fx * baseline",
+    "confidence": "Image 32FC1",
+}
 REPLAY_TOPICS_NOTE = (
     "empty: not mapped. Setting replay.topics.rgb maps the bag's topics explicitly: only the streams mapped "
     "are replayed. All empty: the layout is recognised (this package, zed-ros2-wrapper, realsense-ros)."
@@ -173,7 +185,9 @@ CAMERA_SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec("zed.serial_number", 0, "Serial number of the ZED to open; 0: the first found.", minimum=0),
     ParameterSpec("zed.svo_file", "", "Play this SVO/SVO2 file instead of a live camera; empty: live."),
     ParameterSpec("zed.svo_loop", False, "Loop the SVO file; otherwise the camera stops at its end."),
-    ParameterSpec("replay.bag_path", "", "rosbag2 directory to replay (camera_type replay)."),
+    ParameterSpec(
+        "replay.bag_path", "", "Bag to replay (camera_type replay): a rosbag2 directory or a ROS 1 .bag file."
+    ),
     ParameterSpec(
         "replay.rate",
         1.0,
@@ -194,18 +208,11 @@ CAMERA_SPECS: tuple[ParameterSpec, ...] = (
     ),
     *(
         ParameterSpec(
-            f"replay.topics.{stream}", "", f"Bag topic of the {stream} stream ({what}); {REPLAY_TOPICS_NOTE}"
+            f"replay.topics.{stream}",
+            "",
+            f"Bag topic of the {stream} stream ({_REPLAY_STREAMS[stream]}); {REPLAY_TOPICS_NOTE}",
         )
-        for stream, what in (
-            ("rgb", "sensor_msgs/Image or CompressedImage, required in a mapping"),
-            ("rgb_info", "its sensor_msgs/CameraInfo, required in a mapping"),
-            ("depth", "Image 32FC1 metres or 16UC1 millimetres, or compressedDepth, aligned with rgb"),
-            ("depth_info", "CameraInfo"),
-            ("points", "PointCloud2"),
-            ("right", "right view Image or CompressedImage"),
-            ("right_info", "CameraInfo of the right view, P[0, 3] = -fx * baseline"),
-            ("confidence", "Image 32FC1"),
-        )
+        for stream in REPLAY_STREAMS
     ),
 )
 
@@ -331,7 +338,8 @@ def camera_config(values: Mapping[str, Any]) -> CameraConfig:
     else:
         if not checked["replay.bag_path"]:
             raise ParameterError(
-                "parameter 'replay.bag_path' must name a rosbag2 directory when camera_type is replay"
+                "parameter 'replay.bag_path' must name a bag (rosbag2 directory or ROS 1 .bag file) when camera_type "
+                "is replay"
             )
         kwargs = {
             "bag_path": checked["replay.bag_path"],
