@@ -254,10 +254,12 @@ def test_a_bag_without_depth_replays_rgb_only(tmp_path: Path, namespace: str, pr
 def test_asking_a_bag_without_depth_for_depth_says_so(tmp_path: Path, namespace: str, processes) -> None:
     bag = write_own(tmp_path / "rgb_only", depth=False)
     publisher = MultiprocessRGBDPublisher(ReplayCamera, {"bag_path": str(bag.path)}, namespace)
-    with pytest.raises(PublisherStartError, match=r"has no depth topic.*use an RGB publisher"):
-        publisher.start()
-    processes.track(publisher.pid)
-    publisher.stop()
+    try:
+        with pytest.raises(PublisherStartError, match=r"has no depth topic.*use an RGB publisher"):
+            publisher.start()
+    finally:
+        processes.track(publisher.pid)
+        publisher.stop()
 
 
 def test_an_explicit_mapping_replays_topics_of_any_names(tmp_path: Path) -> None:
