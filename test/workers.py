@@ -12,9 +12,15 @@ from airo_mp_camera.cameras import watermark
 
 
 def frame_is_consistent(receiver: Any, stereo: bool) -> bool:
-    """Whether every stream of the receiver's current frame carries the receiver's frame id."""
+    """Whether every stream of the receiver's current frame carries the receiver's frame id.
+
+    The depth image is checked when the receiver reads the camera's own (`enable_depth_image=True`); otherwise
+    it is computed in the receiver from the (checked) depth map.
+    """
     frame_id = receiver.frame_id
-    streams = [receiver.retrieve_rgb_image_as_int(), receiver.retrieve_depth_map(), receiver.retrieve_depth_image()]
+    streams = [receiver.retrieve_rgb_image_as_int(), receiver.retrieve_depth_map()]
+    if any(schema.name == "depth_image" for schema in receiver.schemas):
+        streams.append(receiver.retrieve_depth_image())
     if stereo:
         streams.append(receiver.retrieve_rgb_image_as_int("right"))
     return all(watermark.matches(stream, frame_id) for stream in streams)
@@ -22,7 +28,7 @@ def frame_is_consistent(receiver: Any, stereo: bool) -> bool:
 
 def collect_frames(namespace: str, duration: float, results: Any, start_timeout: float = 20.0) -> None:
     """Grabs every frame for `duration` seconds after the first; reports ids, torn frames and latencies."""
-    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=start_timeout)
+    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=start_timeout, enable_depth_image=True)
     ids, torn, latencies = [], 0, []
     receiver.grab_images()
     end = time.monotonic() + duration
