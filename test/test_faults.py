@@ -497,7 +497,9 @@ def test_a_live_publisher_without_new_frames_gives_a_frame_timeout_naming_the_na
     with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48), fps=0.5), namespace) as publisher:
         processes.track(publisher.pid)
         with MultiprocessRGBReceiver(namespace, timeout=0.3) as receiver:
-            receiver.grab_images()  # frame 1 came at once; the next one is 2 s away
+            # The first frame carrying RGB is the first the publisher grabs after this receiver registered
+            # (at most 2 s away); the one after it is 2 s away.
+            receiver.grab_images(timeout=5.0)
             with pytest.raises(FrameTimeoutError, match=f"'{namespace}'.*publisher is alive"):
                 receiver.grab_images()
             assert receiver.connected
@@ -731,13 +733,13 @@ print("left:", [name for name in os.listdir("/dev/shm") if name.startswith("airo
 def test_a_dev_shm_too_small_for_the_segment_fails_the_start_clearly_instead_of_a_sigbus_later(
     namespace: str, processes
 ) -> None:
-    small_shm = 'mount -t tmpfs -o size=2m tmpfs /dev/shm && exec "$@"'  # 640x480 RGB needs 2.7 MiB
+    small_shm = 'mount -t tmpfs -o size=2m tmpfs /dev/shm && exec "$@"'  # 640x480 RGB needs 4.4 MiB (5 slots)
     command = ["unshare", "--mount", "bash", "-c", small_shm, "small-shm", sys.executable, "-c", SMALL_SHM_PUBLISHER]
     child = processes.popen([*command, namespace], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = (stream.decode() for stream in child.communicate(timeout=50))
     assert child.returncode == 0, err[-2000:]
     assert f"refused: camera publisher of namespace '{namespace}' failed" in out, out
-    assert "no room for the 2.7 MiB segment" in out and "--shm-size" in out
+    assert "no room for the 4.4 MiB segment" in out and "--shm-size" in out
     assert "left: []" in out
 
 

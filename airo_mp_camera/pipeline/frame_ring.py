@@ -440,8 +440,8 @@ class FrameRing:
         """
         readers = self.readers
         assert readers is not None
-        _, newest = self.latest_frame()
-        refused = 1 << newest if self.latest else 0
+        latest, newest = self.latest_frame()
+        refused = 1 << newest if latest else 0
         while True:
             busy = refused | readers.held_slots()
             candidates = [slot for slot in range(self.n_slots) if not busy >> slot & 1]
