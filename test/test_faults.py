@@ -638,7 +638,8 @@ def test_receivers_killed_mid_read_leave_the_publisher_and_other_receivers_unaff
         assert report["torn"] == 0
         # A stuck publisher would publish nothing; noise on 2 shared cores costs far less than 40 %.
         assert published >= 0.6 * fps * elapsed, f"{published} frames in {elapsed:.1f} s at {fps} fps"
-        with MultiprocessStereoRGBDReceiver(namespace, timeout=5.0, enable_depth_image=True) as late:  # no lock was left behind
+        late = MultiprocessStereoRGBDReceiver(namespace, timeout=5.0, enable_depth_image=True)
+        with late:  # no lock was left behind
             for _ in range(5):
                 late.grab_images()
                 assert workers.frame_is_consistent(late, stereo=True)
