@@ -16,31 +16,24 @@ from typing import Any
 
 import numpy as np
 import pytest
+from workers import CLOUD, CONFIDENCE, DEPTH, DEPTH_IMAGE, RETRIEVES, RGB, CountingCamera
 
 from airo_mp_camera import (
-    LEFT_RGB,
     CameraSchema,
     MultiprocessRGBDPublisher,
     MultiprocessRGBDReceiver,
     RGBSchema,
     SyntheticCamera,
+    reclaim_stale_segments,
 )
 from airo_mp_camera.cameras import watermark
-from airo_mp_camera.cameras.interface import PointCloud
 from airo_mp_camera.pipeline import atomics
 from airo_mp_camera.pipeline.errors import FrameReleasedError, SchemaMismatchError, SlotsExhaustedError
-from airo_mp_camera.pipeline.frame_ring import FREE_SLOTS_KEPT, FrameRing
+from airo_mp_camera.pipeline.frame_ring import FREE_SLOTS_KEPT, FrameRing, read_owner, segment_path
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
+from airo_mp_camera.pipeline.reader_table import readers_path
 
 SPAWN = multiprocessing.get_context("spawn")
-RETRIEVES = (
-    "retrieve_rgb_image_as_int",
-    "retrieve_depth_map",
-    "retrieve_depth_image",
-    "retrieve_confidence_map",
-    "retrieve_colored_point_cloud",
-)
-RGB, DEPTH, DEPTH_IMAGE, CONFIDENCE, CLOUD = range(len(RETRIEVES))
 
 
 def synthetic(resolution: tuple[int, int] = (320, 240), fps: float = 30.0) -> dict[str, object]:
@@ -53,34 +46,6 @@ def get(results: Any, timeout: float) -> Any:
         return results.get(timeout=timeout)
     except queue.Empty:
         pytest.fail(f"no report from a child process within {timeout} s")
-
-
-class CountingCamera(SyntheticCamera):
-    """A synthetic camera that counts every retrieve call in a shared array (a test double of a ZED's retrieves)."""
-
-    def __init__(self, counts: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._counts = counts
-
-    def retrieve_rgb_image_as_int(self, view: str = LEFT_RGB) -> np.ndarray:
-        self._counts[RGB] += 1
-        return super().retrieve_rgb_image_as_int(view)
-
-    def retrieve_depth_map(self) -> np.ndarray:
-        self._counts[DEPTH] += 1
-        return super().retrieve_depth_map()
-
-    def retrieve_depth_image(self) -> np.ndarray:
-        self._counts[DEPTH_IMAGE] += 1
-        return super().retrieve_depth_image()
-
-    def retrieve_confidence_map(self) -> np.ndarray:
-        self._counts[CONFIDENCE] += 1
-        return super().retrieve_confidence_map()
-
-    def retrieve_colored_point_cloud(self) -> PointCloud:
-        self._counts[CLOUD] += 1
-        return super().retrieve_colored_point_cloud()
 
 
 def frame_streams(frame: Any) -> dict[str, np.ndarray]:
@@ -462,3 +427,24 @@ def test_the_ring_orders_its_memory_accesses_as_its_protocol_says(namespace: str
     finally:
         reader.close()
         writer.close(unlink=True)
+
+
+def test_a_reader_table_lives_and_dies_with_its_segment(namespace: str, processes) -> None:
+    path = segment_path(namespace)
+    table = readers_path(path)
+    publisher = MultiprocessRGBDPublisher(SyntheticCamera, synthetic(), namespace)
+    publisher.start()
+    processes.track(publisher.pid)
+    try:
+        assert os.path.exists(table)
+        owner = read_owner(table)  # the table carries its segment's owner, for every tool that judges by it
+        assert owner is not None and owner.identity.pid == publisher.pid
+        assert table not in reclaim_stale_segments() and os.path.exists(table)
+        os.kill(publisher.pid, signal.SIGKILL)
+        publisher.join(10)
+        assert os.path.exists(table), "a SIGKILLed publisher cannot remove its table"
+        removed = reclaim_stale_segments()
+        assert path in removed and table in removed
+        assert not os.path.exists(table)
+    finally:
+        publisher.stop()

@@ -72,71 +72,25 @@ from airo_mp_camera.pipeline.errors import (
 from airo_mp_camera.pipeline.futex import FutexWord
 from airo_mp_camera.pipeline.namespace import segment_name, validate_namespace
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
-from airo_mp_camera.pipeline.reader_table import READERS_SUFFIX, ReaderTable, readers_path
+from airo_mp_camera.pipeline.reader_table import ReaderTable, readers_path
+from airo_mp_camera.pipeline.segment_layout import (
+    FORMAT_VERSION,
+    MAGIC,
+    SEGMENT_HEADER,
+    SLOT_HEADER,
+    STATE_CLOSED,
+    STATE_LIVE,
+    STATE_STARTING,
+    field_offsets,
+)
 
 SHM_DIR = "/dev/shm"
-MAGIC = b"AIROMPC1"
-FORMAT_VERSION = 2
 ALIGN = 64
 HEARTBEAT_STALE_S = 3.0
 HEARTBEAT_PERIOD_S = 0.5  # how often a live publisher refreshes the heartbeat, frames or not
 MAX_SLOTS = 64  # a row's `held` is a 64-bit mask
 FREE_SLOTS_KEPT = 3  # slots never lent: the one being written, the newest, and the one before it
 
-STATE_STARTING = 0
-STATE_LIVE = 1
-STATE_CLOSED = 2
-
-
-def field_offsets(dtype: np.dtype) -> dict[str, int]:
-    """Byte offset of every field of a structured dtype."""
-    assert dtype.fields is not None
-    return {name: int(spec[1]) for name, spec in dtype.fields.items()}
-
-
-def _structure(fields: list[tuple[str, str, int]], itemsize: int) -> np.dtype:
-    """A numpy structured dtype from (name, format, offset) triples."""
-    return np.dtype(
-        {
-            "names": [name for name, _, _ in fields],
-            "formats": [fmt for _, fmt, _ in fields],
-            "offsets": [offset for _, _, offset in fields],
-            "itemsize": itemsize,
-        }
-    )
-
-
-SEGMENT_HEADER = _structure(
-    [
-        ("magic", "S8", 0),  # MAGIC                                  written once, at creation
-        ("version", "<u4", 8),  # FORMAT_VERSION                      once
-        ("state", "<u4", 12),  # STARTING, LIVE (after a release fence), CLOSED at the end
-        ("futex", "<u4", 16),  # low 32 bits of the newest frame id; readers sleep on it
-        ("n_slots", "<u4", 20),  # once
-        ("pid", "<u8", 24),  # owner: pid, start time, pid namespace  once
-        ("generation", "<u8", 32),  # random id of this publisher instance  once
-        ("heartbeat", "<f8", 40),  # time.time(), per frame and twice a second
-        ("latest", "<u8", 48),  # frame id << 8 | slot of the newest complete frame, store-release
-        ("slot_offset", "<u8", 56),  # once
-        ("slot_size", "<u8", 64),  # once
-        ("layout_len", "<u4", 72),  # bytes of the JSON layout after the header  once
-        ("pid_start", "<u8", 80),
-        ("pid_namespace", "<u8", 88),
-        ("frames_dropped", "<u8", 96),  # grabs not written: every slot the publisher may use was lent
-    ],
-    128,
-)
-"""The segment header; only the publisher writes it (see the protocol above)."""
-
-SLOT_HEADER = _structure(
-    [
-        ("seq", "<u8", 0),  # sequence lock: odd while the publisher writes the slot
-        ("frame_id", "<u8", 8),  # the frame in the slot
-        ("carried", "<u8", 16),  # bit i: the publisher's schema i (layout order) is in this frame
-    ],
-    64,
-)
-"""A slot's header; only the publisher writes it."""
 
 _LAYOUT = SEGMENT_HEADER.itemsize
 SLOT_HEADER_BYTES = SLOT_HEADER.itemsize
@@ -268,7 +222,7 @@ class FrameRing:
         header["layout_len"] = len(layout_bytes)
         ring._mmap[_LAYOUT : _LAYOUT + len(layout_bytes)] = layout_bytes
         try:
-            ring.readers = ReaderTable.create(readers_path(path), ring.generation, mode)
+            ring.readers = ReaderTable.create(readers_path(path), ring._header, mode)
         except BaseException:
             ring.close(unlink=True)
             raise
@@ -475,7 +429,10 @@ class FrameRing:
 
     def heartbeat_now(self) -> None:
         """Tells readers the publisher is alive while no frame comes (e.g. a slow camera)."""
-        self._header["heartbeat"] = time.time()
+        now = time.time()
+        self._header["heartbeat"] = now
+        if self.readers is not None:
+            self.readers.owner_beat(now)
 
     # ----------------------------------------------------------------------------------- reading
     def require(self, wanted: Mapping[str, Any]) -> None:
@@ -561,13 +518,12 @@ class FrameRing:
         if self._writable and unlink:
             self._header["state"] = STATE_CLOSED
             self.futex.set_and_wake(self.futex.value + 1)
-            for path in (self.path, readers_path(self.path)):
-                try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
         if self.readers is not None:
-            self.readers.close()
+            self.readers.close(unlink=self._writable and unlink)
             self.readers = None
         self.futex.release()
         self._slots = []
@@ -635,28 +591,16 @@ def read_owner(path: str) -> SegmentOwner | None:
 def reclaim_stale_segments() -> list[str]:
     """Removes every segment (and reader table) of this package whose publisher is dead; returns the paths removed."""
     removed = []
-    tables = []
     for entry in os.scandir(SHM_DIR):
         if not entry.name.startswith("airo_mp_camera."):
             continue
-        if entry.name.endswith(READERS_SUFFIX):
-            tables.append(entry)
-            continue
         try:
-            owner = read_owner(entry.path)
+            owner = read_owner(entry.path)  # a reader table carries its segment's owner too
         except PermissionError:
             continue  # another user's segment: neither ours to judge nor to remove
         if owner is None and _recent(entry):
             continue  # a publisher may be creating it right now
         if owner is None or not owner.is_alive():
-            try:
-                os.unlink(entry.path)
-                removed.append(entry.path)
-            except (FileNotFoundError, PermissionError):
-                pass
-    for entry in tables:  # a reader table goes with its segment
-        segment = entry.path[: -len(READERS_SUFFIX)]
-        if not os.path.exists(segment) and not _recent(entry):
             try:
                 os.unlink(entry.path)
                 removed.append(entry.path)

@@ -5,7 +5,9 @@ segment, because receivers write it while they map the frames read-only (a recei
 read frames, given `segment_mode`, and then may write its own row here, never a frame). The publisher
 creates it before it marks the frame segment live and removes it with the frame segment.
 
-Layout: `TABLE_HEADER` then `CAPACITY` rows of `READER_ROW` (64 bytes each, one cache line).
+Layout: a copy of the frame segment's header (SEGMENT_HEADER: the same magic, owner and generation, so
+whatever judges a segment by its owner judges its table alike; the publisher refreshes its heartbeat and
+marks it closed), then `CAPACITY` rows of `READER_ROW` (64 bytes each, one cache line).
 
 Protocol (who writes which word, in which order):
 - `claim` is `(claim count << 32) | pid`; pid 0 means free. A receiver takes a free row by
@@ -36,24 +38,14 @@ import numpy as np
 from airo_mp_camera.pipeline import atomics
 from airo_mp_camera.pipeline.errors import SharedMemoryCameraError
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
+from airo_mp_camera.pipeline.segment_layout import MAGIC, SEGMENT_HEADER, STATE_CLOSED, STATE_LIVE
 
 READERS_SUFFIX = ".readers"
-READERS_MAGIC = b"AIROMPR1"
 CAPACITY = 64
 READER_HEARTBEAT_STALE_S = 10.0
 _PID_MASK = 0xFFFFFFFF
 _SETTING_UP = 0x80000000  # in the claim word while the new owner writes who it is (pids stay below 2**22)
 _OWNER_MASK = _PID_MASK & ~_SETTING_UP
-
-TABLE_HEADER = np.dtype(
-    {
-        "names": ["magic", "capacity", "generation"],
-        "formats": ["S8", "<u4", "<u8"],
-        "offsets": [0, 8, 16],
-        "itemsize": 64,
-    }
-)
-"""magic, number of rows, and the generation of the frame segment this table belongs to."""
 
 READER_ROW = np.dtype(
     {
@@ -65,7 +57,7 @@ READER_ROW = np.dtype(
 )
 """One receiver: claim word, process start time, pid namespace, schema bitmask, borrowed-slot bitmask, heartbeat."""
 
-TABLE_BYTES = TABLE_HEADER.itemsize + CAPACITY * READER_ROW.itemsize
+TABLE_BYTES = SEGMENT_HEADER.itemsize + CAPACITY * READER_ROW.itemsize
 _FIELD = {name: int(spec[1]) for name, spec in (READER_ROW.fields or {}).items()}
 
 
@@ -92,13 +84,20 @@ class ReaderTable:
             self._mmap = mmap.mmap(fd, TABLE_BYTES, prot=mmap.PROT_READ | mmap.PROT_WRITE)
         finally:
             os.close(fd)
-        self._header = np.ndarray((), TABLE_HEADER, buffer=self._mmap)
-        self.rows = np.ndarray((CAPACITY,), READER_ROW, buffer=self._mmap, offset=TABLE_HEADER.itemsize)
-        self._base = np.frombuffer(self._mmap, dtype=np.uint8, count=1).ctypes.data + TABLE_HEADER.itemsize
+        self._header = np.ndarray((), SEGMENT_HEADER, buffer=self._mmap)
+        self.rows = np.ndarray((CAPACITY,), READER_ROW, buffer=self._mmap, offset=SEGMENT_HEADER.itemsize)
+        self._base = np.frombuffer(self._mmap, dtype=np.uint8, count=1).ctypes.data + SEGMENT_HEADER.itemsize
 
     @classmethod
-    def create(cls, path: str, generation: int, mode: int) -> ReaderTable:
-        """Creates (replacing a stale one) the table of a frame segment whose creator owns the namespace."""
+    def create(cls, path: str, segment_header: np.ndarray, mode: int) -> ReaderTable:
+        """Creates (replacing a stale one) the table of a frame segment whose creator owns the namespace.
+
+        Args:
+            path: the table's path (`readers_path` of the segment's).
+            segment_header: the segment's header (SEGMENT_HEADER), copied as the table's own.
+            mode: the segment's mode (see `readers_mode`).
+
+        """
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -112,9 +111,8 @@ class ReaderTable:
             os.unlink(path)
             raise
         table = cls(path, fd)
-        table._header["magic"] = READERS_MAGIC
-        table._header["capacity"] = CAPACITY
-        table._header["generation"] = generation
+        table._header[()] = segment_header
+        table._header["state"] = STATE_LIVE
         return table
 
     @classmethod
@@ -133,7 +131,7 @@ class ReaderTable:
             os.close(fd)
             return None
         table = cls(path, fd)
-        if bytes(table._header["magic"]) != READERS_MAGIC or int(table._header["generation"]) != generation:
+        if bytes(table._header["magic"]) != MAGIC or int(table._header["generation"]) != generation:
             table.close()
             return None
         return table
@@ -229,9 +227,14 @@ class ReaderTable:
                 freed += 1
         return freed
 
+    def owner_beat(self, now: float) -> None:
+        """The publisher's heartbeat, repeated in the table's header copy."""
+        self._header["heartbeat"] = now
+
     def close(self, unlink: bool = False) -> None:
-        """Unmaps the table; the publisher also removes it."""
+        """Unmaps the table; the publisher also marks it closed and removes it."""
         if unlink:
+            self._header["state"] = STATE_CLOSED
             try:
                 os.unlink(self.path)
             except FileNotFoundError:
