@@ -396,7 +396,7 @@ def test_the_bridge_makes_the_camera_render_only_the_streams_that_have_subscribe
     publisher.start()
     processes.track(publisher.pid)
     name = node_name()
-    bridge = start_node(processes, "bridge_node", name, {"namespace": namespace})
+    bridge = start_node(processes, "bridge_node", name, {"namespace": namespace, "points.enable": True})
     rgb_topic, points_topic = f"/{name}/rgb/image_raw", f"/{name}/points"
     try:
         with subscriber() as probe:
