@@ -32,7 +32,11 @@ from airo_mp_camera.pipeline.schemas import (
     StereoRGBSchema,
 )
 
-_ALL_SCHEMAS: tuple[type[Schema], ...] = (RGBSchema, DepthSchema, ConfidenceSchema, PointCloudSchema, StereoRGBSchema)
+# Every schema whose mixin a BorrowedFrame has, by name: its buffer attribute.
+_FIELDS: dict[str, str] = {
+    schema.name: schema.receiver_field
+    for schema in (RGBSchema, DepthSchema, ConfidenceSchema, PointCloudSchema, StereoRGBSchema)
+}
 
 
 class _Unavailable:
@@ -61,17 +65,15 @@ class BorrowedFrame(StereoRGBMixin, RGBMixin, DepthMixin, ConfidenceMixin, Point
         self.namespace = namespace
         self._release = release
         self._released = False
-        self._fields: list[str] = []
+        fields = dict(_FIELDS)
+        for schema in schemas:
+            fields[schema.name] = schema.receiver_field
+            setattr(self, schema.receiver_field, buffers[schema.name])
         reads = {schema.name for schema in schemas}
-        for schema in (*schemas, *(cls() for cls in _ALL_SCHEMAS)):
-            field = schema.receiver_field
-            if field in self._fields:
-                continue
-            self._fields.append(field)
-            if schema.name in reads:
-                setattr(self, field, buffers[schema.name])
-            else:
-                setattr(self, field, _Unavailable(self._not_read_error(schema.name)))
+        for name, field in fields.items():
+            if name not in reads:
+                setattr(self, field, _Unavailable(self._not_read_error(name)))
+        self._fields = list(fields.values())
         if DepthImageSchema.name not in reads:
             self._depth_image_buffer = None  # type: ignore[assignment]  # computed from the depth map
 

@@ -86,6 +86,10 @@ class ReaderTable:
             os.close(fd)
         self._header = np.ndarray((), SEGMENT_HEADER, buffer=self._mmap)
         self.rows = np.ndarray((CAPACITY,), READER_ROW, buffer=self._mmap, offset=SEGMENT_HEADER.itemsize)
+        # The same rows as 64-bit words (row, word), for the publisher's and borrowers' per-frame unions.
+        self._words = np.ndarray(
+            (CAPACITY, READER_ROW.itemsize // 8), "<u8", buffer=self._mmap, offset=SEGMENT_HEADER.itemsize
+        )
         self._base = np.frombuffer(self._mmap, dtype=np.uint8, count=1).ctypes.data + SEGMENT_HEADER.itemsize
 
     @classmethod
@@ -197,13 +201,18 @@ class ReaderTable:
         snapshot = self.rows.copy()
         return snapshot[(snapshot["claim"] & _PID_MASK) != 0]
 
+    def _union(self, field: str) -> int:
+        words = self._words
+        live = (words[:, _FIELD["claim"] // 8] & np.uint64(_PID_MASK)) != 0
+        return int(np.bitwise_or.reduce(words[live, _FIELD[field] // 8], initial=np.uint64(0)))
+
     def schemas_read(self) -> int:
         """Union of the schema bitmasks of every claimed row."""
-        return int(np.bitwise_or.reduce(self.live_rows()["schemas"], initial=np.uint64(0)))
+        return self._union("schemas")
 
     def held_slots(self) -> int:
         """Union of the borrowed-slot bitmasks of every claimed row."""
-        return int(np.bitwise_or.reduce(self.live_rows()["held"], initial=np.uint64(0)))
+        return self._union("held")
 
     def reap_dead(self) -> int:
         """Frees the rows of dead receivers; returns how many."""
@@ -239,7 +248,7 @@ class ReaderTable:
                 os.unlink(self.path)
             except FileNotFoundError:
                 pass
-        del self._header, self.rows
+        del self._header, self.rows, self._words
         try:
             self._mmap.close()
         except BufferError:

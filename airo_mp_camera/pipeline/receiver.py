@@ -101,6 +101,7 @@ class SharedMemoryReceiver:
         self._identity = ProcessIdentity.of_this_process()
         # Loans: how many BorrowedFrames of this receiver hold each slot of `_ring`, and their union.
         self._loans: dict[int, int] = {}
+        self._slot_buffers: dict[int, dict[str, BaseIdl]] = {}  # each slot's arrays, wrapped once per ring
         self._held = 0
         self._last_borrowed = 0
         self._loan_lock = threading.Lock()
@@ -185,6 +186,7 @@ class SharedMemoryReceiver:
             self._ring = ring
             self._row, self._claim, self._mask = row, claim, mask
             self._loans = {}
+            self._slot_buffers = {}
             self._held = 0
             self._last_borrowed = 0
             self._generation = ring.generation
@@ -564,8 +566,12 @@ class SharedMemoryReceiver:
                 return "no_room"
             self._last_borrowed = frame_id
             self._maybe_beat(ring)
-            views = ring.slot_views(slot)
-            buffers = {schema.name: schema.wrap(views[schema.name]) for schema in self._schemas}
+            buffers = self._slot_buffers.get(slot)
+            if buffers is None:
+                views = ring.slot_views(slot)
+                buffers = self._slot_buffers[slot] = {
+                    schema.name: schema.wrap(views[schema.name]) for schema in self._schemas
+                }
             reading = self._reading()
             schemas = [schema for schema in self._schemas if schema.name in reading]
             return BorrowedFrame(self.namespace, buffers, schemas, functools.partial(self._give_back, ring, slot))
