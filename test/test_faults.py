@@ -721,7 +721,7 @@ try:
 except PublisherStartError as error:
     print("refused:", error)
 else:
-    time.sleep(1.0)  # three frames fill the three slots
+    time.sleep(1.0)  # frames fill the slots
     print("alive" if publisher.is_alive() else f"died with exit code {publisher.exitcode}")
 finally:
     publisher.stop()
