@@ -22,6 +22,8 @@ from airo_mp_camera import (
     CameraSchema,
     MultiprocessRGBDPublisher,
     MultiprocessRGBDReceiver,
+    MultiprocessRGBPublisher,
+    MultiprocessRGBReceiver,
     RGBSchema,
     SyntheticCamera,
     reclaim_stale_segments,
@@ -448,3 +450,15 @@ def test_a_reader_table_lives_and_dies_with_its_segment(namespace: str, processe
         assert not os.path.exists(table)
     finally:
         publisher.stop()
+
+
+def test_a_ring_too_small_to_lend_refuses_a_borrow_at_once_saying_why(namespace: str, processes) -> None:
+    with MultiprocessRGBPublisher(SyntheticCamera, synthetic(), namespace, n_slots=3) as publisher:
+        processes.track(publisher.pid)
+        with MultiprocessRGBReceiver(namespace) as receiver:
+            started = time.monotonic()
+            with pytest.raises(SlotsExhaustedError, match=f"'{namespace}'.*3 slots.*n_slots >= 4"):
+                receiver.borrow(timeout=5.0)
+            assert time.monotonic() - started < 4.0, "a lasting condition must be reported, not waited out"
+            receiver.grab_images()  # copying still works
+            assert watermark.matches(receiver.retrieve_rgb_image_as_int(), receiver.frame_id)

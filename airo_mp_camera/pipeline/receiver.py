@@ -537,6 +537,12 @@ class SharedMemoryReceiver:
         """One attempt at lending the newest frame: the frame, or "none" (nothing newer) or "no_room"."""
         readers = ring.readers
         assert readers is not None
+        if ring.n_slots <= FREE_SLOTS_KEPT:
+            raise SlotsExhaustedError(
+                f"namespace '{self.namespace}': its publisher's ring has {ring.n_slots} slots and keeps "
+                f"{FREE_SLOTS_KEPT} for itself, so it can lend none; start it with n_slots >= {FREE_SLOTS_KEPT + 1} "
+                "(or use grab_images(), which copies)"
+            )
         reaped = False
         for _ in range(_READ_ATTEMPTS):
             frame_id, slot = ring.latest_frame()
