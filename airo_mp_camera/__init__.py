@@ -7,7 +7,9 @@ from airo_mp_camera.consumers import (
     MultiprocessRGBVideoRecorder,
     MultiprocessVideoRecorder,
 )
+from airo_mp_camera.pipeline.borrowed_frame import BorrowedFrame
 from airo_mp_camera.pipeline.errors import (
+    FrameReleasedError,
     FrameTimeoutError,
     InvalidNamespaceError,
     NamespaceInUseError,
@@ -17,6 +19,7 @@ from airo_mp_camera.pipeline.errors import (
     SchemaMismatchError,
     SegmentPermissionError,
     SharedMemoryCameraError,
+    SlotsExhaustedError,
 )
 from airo_mp_camera.pipeline.frame_ring import reclaim_stale_segments
 from airo_mp_camera.pipeline.publisher import CameraPublisher
@@ -24,6 +27,7 @@ from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
 from airo_mp_camera.pipeline.schemas import (
     CameraSchema,
     ConfidenceSchema,
+    DepthImageSchema,
     DepthSchema,
     PointCloudSchema,
     RGBSchema,
@@ -42,10 +46,13 @@ from airo_mp_camera.pipeline.variants import (
 __all__ = [
     "LEFT_RGB",
     "RIGHT_RGB",
+    "BorrowedFrame",
     "CameraPublisher",
     "CameraSchema",
     "ConfidenceSchema",
+    "DepthImageSchema",
     "DepthSchema",
+    "FrameReleasedError",
     "FrameTimeoutError",
     "InvalidNamespaceError",
     "MultiprocessRGBDPublisher",
@@ -70,6 +77,7 @@ __all__ = [
     "SegmentPermissionError",
     "SharedMemoryCameraError",
     "SharedMemoryReceiver",
+    "SlotsExhaustedError",
     "StereoRGBSchema",
     "SyntheticCamera",
     "reclaim_stale_segments",

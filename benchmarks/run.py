@@ -153,8 +153,42 @@ def figures(sections: dict[str, Any]) -> dict[str, Any]:
         "rt_control_loop_prefetch_p99_jitter_ms": _get(loop, "rt_receiver_prefetch", "jitter_ms", "p99"),
         "rt_inprocess_control_loop_p99_jitter_ms": _get(loop, "rt_inprocess", "jitter_ms", "p99"),
         "rt_nocamera_control_loop_p99_jitter_ms": _get(loop, "rt_nocamera", "jitter_ms", "p99"),
+        **borrow_figures(sections),
     }
     return values
+
+
+def borrow_figures(sections: dict[str, Any]) -> dict[str, Any]:
+    """Borrowed frames and zero waste (issue 11): borrowing receivers, the cloud enabled but unread, bytes read."""
+    native = sections.get("native", {})
+    holding = _get(native, "borrow_rgbd_4_receivers_holding") or {}
+    idle = _get(native, "idle", "publisher_rate_hz")
+    held_rate = holding.get("publisher_rate_hz")
+    borrower_cpu = [
+        value
+        for phase in ("borrow_rgbd_1_receiver", "borrow_rgbd_4_receivers")
+        for name, value in (_get(native, phase, "cpu_percent") or {}).items()
+        if name.startswith("borrower")
+    ]
+    torn = [
+        _get(native, phase, "torn_or_changed_while_held")
+        for phase in ("borrow_rgbd_1_receiver", "borrow_rgbd_4_receivers", "borrow_rgbd_4_receivers_holding")
+    ]
+    return {
+        "memcpy_rgbd_read_ms": _get(sections, "memcpy", "rgbd_read", "ms"),
+        "frame_bytes_rgbd_read_1080p": _get(native, "frame_bytes_rgbd_read_1080p"),
+        "shm_borrow_rgbd_1080p_p50_ms": _get(native, "borrow_rgbd_1_receiver", "latency_p50_ms"),
+        "shm_borrow_rgbd_1080p_p99_ms": _get(native, "borrow_rgbd_1_receiver", "latency_p99_ms"),
+        "shm_borrow_rgbd_1080p_4rx_p50_ms": _get(native, "borrow_rgbd_4_receivers", "latency_p50_ms"),
+        "shm_borrow_rgbd_1080p_4rx_p99_ms": _get(native, "borrow_rgbd_4_receivers", "latency_p99_ms"),
+        "shm_borrow_delivered_ratio": _get(native, "borrow_rgbd_4_receivers", "delivered_ratio"),
+        "shm_borrow_receiver_cpu_percent": max(borrower_cpu) if borrower_cpu else None,
+        "shm_borrow_torn_or_changed_frames": sum(t for t in torn if t is not None)
+        if any(t is not None for t in torn)
+        else None,
+        "publisher_rate_ratio_borrowers_holding": round(held_rate / idle, 3) if held_rate and idle else None,
+        "shm_rgbd_pc_unread_1080p_p50_ms": _get(native, "rgbd_pc_unread_1_receiver", "latency_p50_ms"),
+    }
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -212,6 +246,7 @@ def targets(f: dict[str, Any]) -> list[dict[str, Any]]:
             "publisher rate loaded / idle", f["publisher_rate_ratio_loaded"], 0.95, "4 rx, bridge, recorder, rerun"
         ),
         at_most("torn frames (ours)", f["shm_torn_frames"], 0, "watermark mismatches in every native receiver"),
+        *borrow_targets(f, at_most, at_least),
     ]
     for prefix in ("", "rt_"):
         nocamera = f"{prefix}nocamera_control_loop_p99_jitter_ms"
@@ -236,6 +271,50 @@ def targets(f: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
+def borrow_targets(f: dict[str, Any], at_most: Callable[..., Any], at_least: Callable[..., Any]) -> list[Any]:
+    """The targets of issue 11 (borrowed frames, zero waste)."""
+    borrow = f["shm_borrow_rgbd_1080p_p50_ms"]
+    return [
+        at_most(
+            "borrow p50 / memcpy of data read",
+            _ratio(borrow, f["memcpy_rgbd_read_ms"]),
+            1.2,
+            "shm_borrow_rgbd_1080p_p50_ms / memcpy_rgbd_read_ms",
+        ),
+        at_least("peer p50 / borrow p50", _ratio(f["peer_rgbd_1080p_p50_ms"], borrow), 1.5, "toolkit views / ours"),
+        at_most(
+            "borrow 4 rx p50 / borrow 1 rx p50",
+            _ratio(f["shm_borrow_rgbd_1080p_4rx_p50_ms"], borrow),
+            1.1,
+            "4 borrowing receivers at once",
+        ),
+        at_most(
+            "borrowing receiver CPU % of a core",
+            f["shm_borrow_receiver_cpu_percent"],
+            1.0,
+            "a receiver that borrows every frame and does nothing else (the busiest one)",
+        ),
+        at_most(
+            "cloud unread p50 / no cloud p50",
+            _ratio(f["shm_rgbd_pc_unread_1080p_p50_ms"], f["shm_rgbd_1080p_p50_ms"]),
+            1.05,
+            "publisher with the cloud enabled, RGB-D receiver (copying)",
+        ),
+        at_most(
+            "torn or changed-while-held (borrow)",
+            f["shm_borrow_torn_or_changed_frames"],
+            0,
+            "watermarks, and 4 rows re-read after holding each frame 3 frame periods",
+        ),
+        at_least(
+            "publisher rate, 4 rx holding / idle",
+            f["publisher_rate_ratio_borrowers_holding"],
+            0.95,
+            "4 borrowing receivers each holding every frame 3 frame periods",
+        ),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------- report
 def _fmt(value: Any, unit: str = "", digits: int = 2) -> str:
     if value is None:
@@ -258,6 +337,22 @@ def print_report(f: dict[str, Any], lines: list[dict[str, Any]], sections: dict[
             f["shm_torn_frames"],
         ),
         ("ours: frame complete in shm (no copy out)", f["shm_rgbd_1080p_published_p50_ms"], None, None, None),
+        ("memcpy of what an RGB-D receiver reads", f["memcpy_rgbd_read_ms"], None, None, None),
+        (
+            "ours: borrowed RGB-D, 1 receiver",
+            f["shm_borrow_rgbd_1080p_p50_ms"],
+            f["shm_borrow_rgbd_1080p_p99_ms"],
+            None,
+            f["shm_borrow_torn_or_changed_frames"],
+        ),
+        (
+            "ours: borrowed RGB-D, 4 receivers",
+            f["shm_borrow_rgbd_1080p_4rx_p50_ms"],
+            f["shm_borrow_rgbd_1080p_4rx_p99_ms"],
+            f["shm_borrow_delivered_ratio"],
+            None,
+        ),
+        ("ours: shm RGB-D, cloud enabled but unread", f["shm_rgbd_pc_unread_1080p_p50_ms"], None, None, None),
         ("ours: shm RGB-D, 4 receivers", f["shm_rgbd_1080p_4rx_p50_ms"], f["shm_rgbd_1080p_4rx_p99_ms"], None, None),
         (
             "ours: shm RGB-D + cloud",
@@ -359,6 +454,7 @@ def main(argv: list[str] | None = None) -> None:
                 lambda: {
                     "rgbd": latency.memcpy_ms(latency.RESOLUTION_1080P, pointcloud=False),
                     "rgbd_pc": latency.memcpy_ms(latency.RESOLUTION_1080P, pointcloud=True),
+                    "rgbd_read": latency.memcpy_ms(latency.RESOLUTION_1080P, False, only=latency.RGBD_READ),
                 },
             )
             _section(sections, "native", lambda: latency.run(seconds, args.quick))

@@ -42,7 +42,8 @@ def _our_segments() -> set[str]:
             owner = read_owner(os.path.join(SHM_DIR, name))
         except PermissionError:  # another user's segment
             continue
-        if name.split(".", 1)[1] in _ISSUED or (owner is not None and _descends_from_us(owner.identity.pid)):
+        namespace = name.split(".", 1)[1].removesuffix(".readers")  # a segment's reader table goes with it
+        if namespace in _ISSUED or (owner is not None and _descends_from_us(owner.identity.pid)):
             ours.add(name)
     return ours
 

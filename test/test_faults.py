@@ -134,7 +134,7 @@ def follow_across_restarts(namespace: str, frames_after_restart: int, ready: Any
 
 def grab_forever(namespace: str, prefetch: bool, started: Any) -> None:
     """A receiver that grabs and checks frames until it is killed."""
-    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=10.0, prefetch=prefetch)
+    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=10.0, prefetch=prefetch, enable_depth_image=True)
     receiver.grab_images()
     started.put(os.getpid())
     while True:
@@ -144,7 +144,7 @@ def grab_forever(namespace: str, prefetch: bool, started: Any) -> None:
 
 def observe_until(namespace: str, stop: Any, results: Any) -> None:
     """Grabs every frame until `stop` is set; reports the ids and how many frames were inconsistent."""
-    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=10.0)
+    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=10.0, enable_depth_image=True)
     ids, torn = [], 0
     receiver.grab_images()
     results.put("started")
@@ -497,7 +497,9 @@ def test_a_live_publisher_without_new_frames_gives_a_frame_timeout_naming_the_na
     with MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48), fps=0.5), namespace) as publisher:
         processes.track(publisher.pid)
         with MultiprocessRGBReceiver(namespace, timeout=0.3) as receiver:
-            receiver.grab_images()  # frame 1 came at once; the next one is 2 s away
+            # The first frame carrying RGB is the first the publisher grabs after this receiver registered
+            # (at most 2 s away); the one after it is 2 s away.
+            receiver.grab_images(timeout=5.0)
             with pytest.raises(FrameTimeoutError, match=f"'{namespace}'.*publisher is alive"):
                 receiver.grab_images()
             assert receiver.connected
@@ -636,7 +638,8 @@ def test_receivers_killed_mid_read_leave_the_publisher_and_other_receivers_unaff
         assert report["torn"] == 0
         # A stuck publisher would publish nothing; noise on 2 shared cores costs far less than 40 %.
         assert published >= 0.6 * fps * elapsed, f"{published} frames in {elapsed:.1f} s at {fps} fps"
-        with MultiprocessStereoRGBDReceiver(namespace, timeout=5.0) as late:  # no lock was left behind
+        late = MultiprocessStereoRGBDReceiver(namespace, timeout=5.0, enable_depth_image=True)
+        with late:  # no lock was left behind
             for _ in range(5):
                 late.grab_images()
                 assert workers.frame_is_consistent(late, stereo=True)
@@ -718,7 +721,7 @@ try:
 except PublisherStartError as error:
     print("refused:", error)
 else:
-    time.sleep(1.0)  # three frames fill the three slots
+    time.sleep(1.0)  # frames fill the slots
     print("alive" if publisher.is_alive() else f"died with exit code {publisher.exitcode}")
 finally:
     publisher.stop()
@@ -731,13 +734,13 @@ print("left:", [name for name in os.listdir("/dev/shm") if name.startswith("airo
 def test_a_dev_shm_too_small_for_the_segment_fails_the_start_clearly_instead_of_a_sigbus_later(
     namespace: str, processes
 ) -> None:
-    small_shm = 'mount -t tmpfs -o size=2m tmpfs /dev/shm && exec "$@"'  # 640x480 RGB needs 2.7 MiB
+    small_shm = 'mount -t tmpfs -o size=2m tmpfs /dev/shm && exec "$@"'  # 640x480 RGB needs 4.4 MiB (5 slots)
     command = ["unshare", "--mount", "bash", "-c", small_shm, "small-shm", sys.executable, "-c", SMALL_SHM_PUBLISHER]
     child = processes.popen([*command, namespace], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = (stream.decode() for stream in child.communicate(timeout=50))
     assert child.returncode == 0, err[-2000:]
     assert f"refused: camera publisher of namespace '{namespace}' failed" in out, out
-    assert "no room for the 2.7 MiB segment" in out and "--shm-size" in out
+    assert "no room for the 4.4 MiB segment" in out and "--shm-size" in out
     assert "left: []" in out
 
 
@@ -758,39 +761,41 @@ def test_the_sequence_lock_catches_overwrites_during_a_copy_and_returns_only_who
     )
     publisher.start()
     processes.track(publisher.pid)
+    receiver = MultiprocessRGBReceiver(namespace, timeout=10.0)  # registered: the publisher writes RGB
     ring = FrameRing.attach(namespace)
     assert ring is not None
     try:
+        receiver.grab_images()
         slow_copy = np.empty((720, 1280, 3), dtype=np.uint8, order="F")
         unprotected_torn = 0
         for _ in range(40):
-            latest = ring.latest
-            np.copyto(slow_copy, ring.slot_views(latest)["rgb"]["rgb"])
+            latest, slot = ring.latest_frame()
+            np.copyto(slow_copy, ring.slot_views(slot)["rgb"]["rgb"])
             unprotected_torn += not flat_frame_is_whole(slow_copy, latest)
         assert unprotected_torn > 0, "the publisher never overwrote a slot during a copy: no stress, no proof"
 
         accepted_torn = rejected_torn = 0
         for _ in range(40):
-            latest = ring.latest
-            accepted = ring.read_frame(latest, {"rgb": {"rgb": slow_copy}})
+            latest, slot = ring.latest_frame()
+            accepted = ring.read_frame(slot, latest, {"rgb": {"rgb": slow_copy}})
             whole = flat_frame_is_whole(slow_copy, latest)
             accepted_torn += accepted and not whole
             rejected_torn += not accepted and not whole
         assert accepted_torn == 0, "the lock let a torn copy through"
         assert rejected_torn > 0, "the lock never had a torn copy to reject"
 
-        with MultiprocessRGBReceiver(namespace, timeout=10.0) as receiver:
-            ids, whole_frames = [], 0
-            deadline = time.monotonic() + 20
-            while (len(ids) < 300 or receiver.torn_reads == 0) and time.monotonic() < deadline:
-                receiver.grab_images()
-                ids.append(receiver.frame_id)
-                whole_frames += flat_frame_is_whole(receiver.retrieve_rgb_image_as_int(), receiver.frame_id)
-            retries = receiver.torn_reads
+        ids, whole_frames = [], 0
+        deadline = time.monotonic() + 20
+        while (len(ids) < 300 or receiver.torn_reads == 0) and time.monotonic() < deadline:
+            receiver.grab_images()
+            ids.append(receiver.frame_id)
+            whole_frames += flat_frame_is_whole(receiver.retrieve_rgb_image_as_int(), receiver.frame_id)
+        retries = receiver.torn_reads
         assert retries > 0, "the receiver's lock caught no overwrite"
         assert whole_frames == len(ids), f"{len(ids) - whole_frames} of {len(ids)} returned frames were torn"
         assert ids == sorted(set(ids))
     finally:
+        receiver.close()
         ring.close()
         publisher.stop()
     print(

@@ -193,7 +193,7 @@ def test_prefetching_receiver_returns_whole_new_frames_without_copying_in_the_ca
 ) -> None:
     with MultiprocessRGBDPublisher(SyntheticCamera, synthetic((320, 240), fps=60), namespace) as publisher:
         processes.track(publisher.pid)
-        receiver = MultiprocessRGBDReceiver(namespace, prefetch=True)
+        receiver = MultiprocessRGBDReceiver(namespace, prefetch=True, enable_depth_image=True)
         try:
             receiver.grab_images()
             ids = [receiver.frame_id]

@@ -5,12 +5,14 @@ DDS stays on loopback (tools/isolated; a private network namespace when run as r
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import workers
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from rclpy.serialization import serialize_message  # noqa: E402
 from ros_support import (
@@ -385,3 +387,31 @@ def test_bridge_node_bridges_the_streams_a_restarted_publisher_adds(namespace: s
     assert code == 0, output
     assert "does not write it" in output  # the bridge said why depth was silent at first
     assert len(stamps) == len(set(stamps)), "a frame was bridged twice across the reconnection"
+
+
+def test_the_bridge_makes_the_camera_render_only_the_streams_that_have_subscribers(namespace: str, processes) -> None:
+    counts = multiprocessing.get_context("spawn").Array("q", len(workers.RETRIEVES), lock=False)
+    camera = {"counts": counts, "resolution": (WIDTH, HEIGHT), "fps": FPS}
+    publisher = MultiprocessRGBDPublisher(workers.CountingCamera, camera, namespace, enable_pointcloud=True)
+    publisher.start()
+    processes.track(publisher.pid)
+    name = node_name()
+    bridge = start_node(processes, "bridge_node", name, {"namespace": namespace, "points.enable": True})
+    rgb_topic, points_topic = f"/{name}/rgb/image_raw", f"/{name}/points"
+    try:
+        with subscriber() as probe:
+            probe.subscribe(Image, rgb_topic)
+            probe.wait_for(lambda: probe.count(rgb_topic) >= 5, START_TIMEOUT, "rgb through bridge_node")
+            clouds = counts[workers.CLOUD]
+            probe.wait_for(lambda: probe.count(rgb_topic) >= 15, 15, "ten more rgb images")
+            assert counts[workers.CLOUD] == clouds, "the camera rendered clouds nobody subscribed to"
+            assert counts[workers.DEPTH_IMAGE] == 0
+            probe.subscribe(PointCloud2, points_topic)
+            probe.wait_for(lambda: probe.count(points_topic) >= 2, 15, "points once subscribed")
+            assert counts[workers.CLOUD] > clouds
+            points, _ = cloud_arrays(probe.messages[points_topic][-1])
+            assert len(points) > 0 and np.isfinite(points).any()
+    finally:
+        code, output = stop_node(bridge)
+        publisher.stop()
+    assert code == 0, output

@@ -7,14 +7,68 @@ from typing import Any
 
 import numpy as np
 
-from airo_mp_camera import MultiprocessRGBDReceiver, MultiprocessRGBReceiver, MultiprocessStereoRGBDReceiver
+from airo_mp_camera import (
+    LEFT_RGB,
+    MultiprocessRGBDReceiver,
+    MultiprocessRGBReceiver,
+    MultiprocessStereoRGBDReceiver,
+    PointCloud,
+    SyntheticCamera,
+)
 from airo_mp_camera.cameras import watermark
+
+RETRIEVES = (
+    "retrieve_rgb_image_as_int",
+    "retrieve_depth_map",
+    "retrieve_depth_image",
+    "retrieve_confidence_map",
+    "retrieve_colored_point_cloud",
+)
+RGB, DEPTH, DEPTH_IMAGE, CONFIDENCE, CLOUD = range(len(RETRIEVES))
+
+
+class CountingCamera(SyntheticCamera):
+    """A synthetic camera that counts every retrieve call in a shared array (`counts[RGB]`, ... `counts[CLOUD]`).
+
+    A test double for what costs a real camera work (a ZED's retrieve copies from the GPU): the tests count
+    how often the publisher asks for each stream.
+    """
+
+    def __init__(self, counts: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._counts = counts
+
+    def retrieve_rgb_image_as_int(self, view: str = LEFT_RGB) -> np.ndarray:
+        self._counts[RGB] += 1
+        return super().retrieve_rgb_image_as_int(view)
+
+    def retrieve_depth_map(self) -> np.ndarray:
+        self._counts[DEPTH] += 1
+        return super().retrieve_depth_map()
+
+    def retrieve_depth_image(self) -> np.ndarray:
+        self._counts[DEPTH_IMAGE] += 1
+        return super().retrieve_depth_image()
+
+    def retrieve_confidence_map(self) -> np.ndarray:
+        self._counts[CONFIDENCE] += 1
+        return super().retrieve_confidence_map()
+
+    def retrieve_colored_point_cloud(self) -> PointCloud:
+        self._counts[CLOUD] += 1
+        return super().retrieve_colored_point_cloud()
 
 
 def frame_is_consistent(receiver: Any, stereo: bool) -> bool:
-    """Whether every stream of the receiver's current frame carries the receiver's frame id."""
+    """Whether every stream of the receiver's current frame carries the receiver's frame id.
+
+    The depth image is checked when the receiver reads the camera's own (`enable_depth_image=True`); otherwise
+    it is computed in the receiver from the (checked) depth map.
+    """
     frame_id = receiver.frame_id
-    streams = [receiver.retrieve_rgb_image_as_int(), receiver.retrieve_depth_map(), receiver.retrieve_depth_image()]
+    streams = [receiver.retrieve_rgb_image_as_int(), receiver.retrieve_depth_map()]
+    if any(schema.name == "depth_image" for schema in receiver.schemas):
+        streams.append(receiver.retrieve_depth_image())
     if stereo:
         streams.append(receiver.retrieve_rgb_image_as_int("right"))
     return all(watermark.matches(stream, frame_id) for stream in streams)
@@ -22,7 +76,7 @@ def frame_is_consistent(receiver: Any, stereo: bool) -> bool:
 
 def collect_frames(namespace: str, duration: float, results: Any, start_timeout: float = 20.0) -> None:
     """Grabs every frame for `duration` seconds after the first; reports ids, torn frames and latencies."""
-    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=start_timeout)
+    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=start_timeout, enable_depth_image=True)
     ids, torn, latencies = [], 0, []
     receiver.grab_images()
     end = time.monotonic() + duration

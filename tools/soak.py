@@ -104,7 +104,7 @@ def frame_is_whole(receiver: MultiprocessStereoRGBDReceiver) -> bool:
 def native_receiver(index: int, namespace: str, prefetch: bool, stop: Any, reports: Any) -> None:
     """Grabs every frame until `stop` is set; sends a snapshot of its counts every second and at the end."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the soak stops its children itself
-    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=10.0, prefetch=prefetch)
+    receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=10.0, prefetch=prefetch, enable_depth_image=True)
     counts: dict[str, Any] = {
         "name": f"receiver{index}{' (prefetch)' if prefetch else ''}",
         "pid": os.getpid(),

@@ -33,9 +33,15 @@ class RGBFrameBuffer(BaseIdl):
 
 @dataclass
 class DepthFrameBuffer(BaseIdl):
-    """Depth in metres and its visualisation."""
+    """Depth in metres."""
 
     depth_map: np.ndarray  # (H, W) float32
+
+
+@dataclass
+class DepthImageBuffer(BaseIdl):
+    """The camera's own visualisation of the depth (e.g. the ZED SDK's depth view)."""
+
     depth_image: np.ndarray  # (H, W, 3) uint8
 
 

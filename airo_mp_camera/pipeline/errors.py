@@ -37,3 +37,11 @@ class PublisherStartError(SharedMemoryCameraError):
 
 class NamespaceInUseError(PublisherStartError):
     """A live publisher already owns the namespace (raised by `CameraPublisher.start()` too)."""
+
+
+class SlotsExhaustedError(SharedMemoryCameraError, TimeoutError):
+    """A borrow waited out its timeout because the slots receivers may borrow were all held by other loans."""
+
+
+class FrameReleasedError(SharedMemoryCameraError):
+    """A borrowed frame was used after `release()` (its slot may hold another frame by now)."""

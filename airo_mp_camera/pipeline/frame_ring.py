@@ -1,15 +1,47 @@
 """The shared-memory transport: one segment per namespace holding a ring of frame slots.
 
-Layout of a segment (all little-endian):
+Layout of a segment (little-endian), each part declared once below as a numpy structured dtype:
 
-    header   magic, state, owner, futex word, latest frame id, slot geometry, layout (JSON)
-    slot 0   seq (u64), frame id (u64), then every schema's buffer fields, 64-byte aligned
-    slot 1   ...
+    SEGMENT_HEADER  (128 bytes)  who owns the segment, its state, the futex word, the newest frame
+    layout          (JSON)       where each schema's fields sit in a slot
+    slot 0          SLOT_HEADER (64 bytes), then every schema's buffer fields, 64-byte aligned
+    slot 1 ...      (slots start 4096-aligned)
 
-A frame is one slot: every schema of one grab lives in the same slot, so a receiver can never mix
-streams of two frames. Each slot is guarded by a sequence lock: the writer makes `seq` odd before it
-writes and even after; a reader copies, then re-reads `seq`, and retries when it changed, so a torn
-(half-overwritten) copy is never returned. The futex word wakes readers when a frame is published.
+Next to it, a reader table (reader_table.py) lists the live receivers: the schemas each reads and the
+slots each borrows. A frame is one slot: every schema of one grab lives in the same slot, so a receiver
+can never mix streams of two frames. The publisher writes a frame into a slot that is neither the newest
+nor borrowed, and only the schemas some live receiver reads (`carried` records which).
+
+Protocol. "store-release" / "load-acquire" are libatomic's ordered 64-bit accesses (atomics.py);
+"fence" is `atomic_thread_fence`. x86-64 would keep most of these orders by itself, aarch64 does not.
+
+Publisher, per frame (the only writer of the header and of every slot):
+  1. grab; read the reader table: `wanted` = CameraSchema | union of the live rows' `schemas`.
+  2. pick slot S: not the newest, not in the union of the rows' `held`; the oldest frame first.
+  3. store S.seq odd (relaxed); fence SEQ_CST; read the rows' `held` again. If S is held now, a borrower
+     marked it meanwhile: store S.seq even again and pick another slot. Then fence ACQUIRE (the loads
+     of `held` happen before any data store). No slot free: the frame is dropped (`frames_dropped`).
+  4. write the data of `wanted` into S; store S.frame_id, S.carried.
+  5. store-release S.seq even (orders every data store before it).
+  6. store-release header.latest = frame_id << 8 | S; futex word, wake (a system call: a full barrier).
+
+Copying receiver (sequence lock):
+  1. load-acquire header.latest -> frame F in slot S; load-acquire S.seq -> q; q odd, or S.frame_id
+     not F: the slot is being rewritten, try the newest again. S.carried lacking a schema it reads:
+     not its frame, wait for the next.
+  2. copy the data; fence ACQUIRE (the copy's loads happen before the next load); load S.seq: equal
+     to q, the copy is whole; otherwise retry.
+
+Borrowing receiver (a loan of the slot):
+  1. as the copying receiver's step 1.
+  2. store its row's `held` with bit S set (relaxed); fence SEQ_CST; load S.seq: not q, the publisher
+     took the slot first: clear the bit, retry. Publisher step 3 and this step are a store-fence-load
+     handshake on two words: whichever comes second sees the other's store, so a slot is never both
+     written and lent.
+  3. count the slots held by every row: fewer than FREE_SLOTS_KEPT left unheld: clear the bit, and
+     wait (the publisher keeps its free slots; the borrow waits for a release or its timeout).
+  4. read-only views of S's arrays. Release: fence RELEASE (reads of the frame happen before), then
+     store its row's `held` without bit S.
 
 This is hand-written rather than airo-ipc's SMWriter/SMReader because it is the hot path: airo-ipc
 copies each frame twice on the writer side, signals through DDS (polling, network traffic) and has no
@@ -30,6 +62,7 @@ from typing import Any
 
 import numpy as np
 
+from airo_mp_camera.pipeline import atomics
 from airo_mp_camera.pipeline.errors import (
     NamespaceInUseError,
     PublisherStartError,
@@ -39,35 +72,31 @@ from airo_mp_camera.pipeline.errors import (
 from airo_mp_camera.pipeline.futex import FutexWord
 from airo_mp_camera.pipeline.namespace import segment_name, validate_namespace
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
+from airo_mp_camera.pipeline.reader_table import ReaderTable, readers_path
+from airo_mp_camera.pipeline.segment_layout import (
+    FORMAT_VERSION,
+    MAGIC,
+    SEGMENT_HEADER,
+    SLOT_HEADER,
+    STATE_CLOSED,
+    STATE_LIVE,
+    STATE_STARTING,
+    field_offsets,
+)
 
 SHM_DIR = "/dev/shm"
-MAGIC = b"AIROMPC1"
-FORMAT_VERSION = 1
 ALIGN = 64
-SLOT_HEADER_BYTES = 64
 HEARTBEAT_STALE_S = 3.0
 HEARTBEAT_PERIOD_S = 0.5  # how often a live publisher refreshes the heartbeat, frames or not
+MAX_SLOTS = 64  # a row's `held` is a 64-bit mask
+FREE_SLOTS_KEPT = 3  # slots never lent: the one being written, the newest, and the one before it
 
-STATE_STARTING = 0
-STATE_LIVE = 1
-STATE_CLOSED = 2
 
-# Header field offsets.
-_MAGIC = 0
-_VERSION = 8  # u32
-_STATE = 12  # u32
-_FUTEX = 16  # u32
-_N_SLOTS = 20  # u32
-_PID = 24  # i64
-_GENERATION = 32  # u64
-_HEARTBEAT = 40  # f64, time.time() of the last published frame
-_LATEST = 48  # u64, id of the newest complete frame (0: none yet)
-_SLOT_OFFSET = 56  # u64
-_SLOT_SIZE = 64  # u64
-_LAYOUT_LEN = 72  # u32
-_PID_START = 80  # u64
-_PID_NAMESPACE = 88  # u64
-_LAYOUT = 128
+_LAYOUT = SEGMENT_HEADER.itemsize
+SLOT_HEADER_BYTES = SLOT_HEADER.itemsize
+_HEADER_FIELD = field_offsets(SEGMENT_HEADER)
+_SEQ = field_offsets(SLOT_HEADER)["seq"]
+_SLOT_LATEST_BITS = 8
 
 FieldViews = dict[str, np.ndarray]
 Layout = dict[str, dict[str, dict[str, Any]]]
@@ -118,9 +147,10 @@ class SegmentOwner:
 
 
 class FrameRing:
-    """A mapped segment: the writer side (`create`) or a reader side (`attach`)."""
+    """A mapped segment: the writer side (`create`) or a reader side (`attach`), with its reader table."""
 
     def __init__(self, namespace: str, path: str, fd: int, writable: bool) -> None:
+        atomics.require()
         self.namespace = validate_namespace(namespace)
         self.path = path
         self._writable = writable
@@ -130,16 +160,18 @@ class FrameRing:
         finally:
             os.close(fd)
         self.size = size
-        self._u32 = np.frombuffer(self._mmap, dtype="<u4", count=_LAYOUT // 4)
-        self._u64 = np.frombuffer(self._mmap, dtype="<u8", count=_LAYOUT // 8)
-        self._f64 = np.frombuffer(self._mmap, dtype="<f8", count=_LAYOUT // 8)
-        self.futex = FutexWord(self._u32[_FUTEX // 4 : _FUTEX // 4 + 1])
+        self._header = np.ndarray((), SEGMENT_HEADER, buffer=self._mmap)
+        self._header_address = np.frombuffer(self._mmap, dtype=np.uint8, count=1).ctypes.data
+        self.futex = FutexWord(np.ndarray((1,), "<u4", buffer=self._mmap, offset=_HEADER_FIELD["futex"]))
+        self.readers: ReaderTable | None = None
         self.layout: Layout = {}
+        self.schema_bits: dict[str, int] = {}
         self.n_slots = 0
         self.slot_size = 0
         self._slot_offset = 0
         self._slots: list[dict[str, FieldViews]] = []
-        self._slot_words: list[np.ndarray] = []
+        self._slot_headers: list[np.ndarray] = []
+        self._seq_addresses: list[int] = []
 
     # ----------------------------------------------------------------------------------- creation
     @classmethod
@@ -150,14 +182,15 @@ class FrameRing:
         n_slots: int = 3,
         mode: int = 0o600,
     ) -> FrameRing:
-        """Creates the namespace's segment, reclaiming one left by a dead publisher.
+        """Creates the namespace's segment and reader table, reclaiming those left by a dead publisher.
 
         Raises:
             NamespaceInUseError: a live publisher owns the namespace.
 
         """
-        if n_slots < 2:
-            raise ValueError("a frame ring needs at least 2 slots")
+        if not 2 <= n_slots <= MAX_SLOTS:
+            raise ValueError(f"a frame ring needs 2 to {MAX_SLOTS} slots, not {n_slots}")
+        atomics.require()
         path = segment_path(namespace)
         layout, slot_size = build_layout(fields)
         layout_bytes = json.dumps(layout).encode()
@@ -174,21 +207,28 @@ class FrameRing:
             raise
         ring = cls(namespace, path, fd, writable=True)
         me = ProcessIdentity.of_this_process()
-        ring._mmap[_MAGIC : _MAGIC + 8] = MAGIC
-        ring._u32[_VERSION // 4] = FORMAT_VERSION
-        ring._u32[_STATE // 4] = STATE_STARTING
-        ring._u32[_N_SLOTS // 4] = n_slots
-        ring._u64[_PID // 8] = me.pid
-        ring._u64[_PID_START // 8] = me.start_time
-        ring._u64[_PID_NAMESPACE // 8] = me.pid_namespace
-        ring._u64[_GENERATION // 8] = int.from_bytes(os.urandom(8), "little") >> 1
-        ring._f64[_HEARTBEAT // 8] = time.time()
-        ring._u64[_SLOT_OFFSET // 8] = slot_offset
-        ring._u64[_SLOT_SIZE // 8] = slot_size
-        ring._u32[_LAYOUT_LEN // 4] = len(layout_bytes)
+        header = ring._header
+        header["magic"] = MAGIC
+        header["version"] = FORMAT_VERSION
+        header["state"] = STATE_STARTING
+        header["n_slots"] = n_slots
+        header["pid"] = me.pid
+        header["pid_start"] = me.start_time
+        header["pid_namespace"] = me.pid_namespace
+        header["generation"] = int.from_bytes(os.urandom(8), "little") >> 1
+        header["heartbeat"] = time.time()
+        header["slot_offset"] = slot_offset
+        header["slot_size"] = slot_size
+        header["layout_len"] = len(layout_bytes)
         ring._mmap[_LAYOUT : _LAYOUT + len(layout_bytes)] = layout_bytes
+        try:
+            ring.readers = ReaderTable.create(readers_path(path), ring._header, mode)
+        except BaseException:
+            ring.close(unlink=True)
+            raise
         ring._map_slots()
-        ring._u32[_STATE // 4] = STATE_LIVE
+        atomics.fence(atomics.RELEASE)  # everything above is visible before a receiver sees LIVE
+        header["state"] = STATE_LIVE
         return ring
 
     @classmethod
@@ -218,8 +258,18 @@ class FrameRing:
 
     # ----------------------------------------------------------------------------------- attaching
     @classmethod
-    def attach(cls, namespace: str) -> FrameRing | None:
-        """Maps the namespace's segment read-only; None while it does not exist or is still starting."""
+    def attach(cls, namespace: str, with_readers: bool = False) -> FrameRing | None:
+        """Maps the namespace's segment read-only; None while it does not exist or is still starting.
+
+        Args:
+            namespace: the publisher's namespace.
+            with_readers: also map the reader table (writable), as a receiver that registers does.
+
+        Raises:
+            SegmentPermissionError: this user may not read the segment, or not write its reader table.
+            SchemaMismatchError: the segment has another format version.
+
+        """
         path = segment_path(namespace)
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -235,27 +285,42 @@ class FrameRing:
             os.close(fd)
             return None
         ring = cls(namespace, path, fd, writable=False)
-        if bytes(ring._mmap[_MAGIC : _MAGIC + 8]) != MAGIC or ring.state == STATE_STARTING:
+        if bytes(ring._header["magic"]) != MAGIC or ring.state == STATE_STARTING:
             ring.close()
             return None
-        if ring._u32[_VERSION // 4] != FORMAT_VERSION:
-            version = int(ring._u32[_VERSION // 4])
+        atomics.fence(atomics.ACQUIRE)  # pairs with the release before LIVE
+        if int(ring._header["version"]) != FORMAT_VERSION:
+            version = int(ring._header["version"])
             ring.close()
             raise SchemaMismatchError(
                 f"namespace '{namespace}' uses segment format {version}; this receiver reads format {FORMAT_VERSION}"
             )
+        if with_readers:
+            try:
+                ring.readers = ReaderTable.attach(readers_path(path), ring.generation)
+            except PermissionError:
+                ring.close()
+                raise SegmentPermissionError(
+                    f"shared-memory namespace '{validate_namespace(namespace)}': this user may read the frames but "
+                    f"not write its row of the reader table {_describe_file(readers_path(path))}"
+                ) from None
+            if ring.readers is None:
+                ring.close()
+                return None
         ring._map_slots()
         return ring
 
     def _map_slots(self) -> None:
-        self.n_slots = int(self._u32[_N_SLOTS // 4])
-        self.slot_size = int(self._u64[_SLOT_SIZE // 8])
-        self._slot_offset = int(self._u64[_SLOT_OFFSET // 8])
-        layout_len = int(self._u32[_LAYOUT_LEN // 4])
+        self.n_slots = int(self._header["n_slots"])
+        self.slot_size = int(self._header["slot_size"])
+        self._slot_offset = int(self._header["slot_offset"])
+        layout_len = int(self._header["layout_len"])
         self.layout = json.loads(bytes(self._mmap[_LAYOUT : _LAYOUT + layout_len]))
+        self.schema_bits = {name: 1 << index for index, name in enumerate(self.layout)}
         for slot in range(self.n_slots):
             base = self._slot_offset + slot * self.slot_size
-            self._slot_words.append(np.frombuffer(self._mmap, dtype="<u8", count=2, offset=base))
+            self._slot_headers.append(np.ndarray((), SLOT_HEADER, buffer=self._mmap, offset=base))
+            self._seq_addresses.append(self._header_address + base + _SEQ)
             views: dict[str, FieldViews] = {}
             for schema_name, schema_fields in self.layout.items():
                 views[schema_name] = {
@@ -273,50 +338,101 @@ class FrameRing:
     @property
     def state(self) -> int:
         """STATE_STARTING, STATE_LIVE or STATE_CLOSED."""
-        return int(self._u32[_STATE // 4])
+        return int(self._header["state"])
 
     @property
     def generation(self) -> int:
         """A random id of the publisher instance that created the segment."""
-        return int(self._u64[_GENERATION // 8])
+        return int(self._header["generation"])
+
+    def latest_frame(self) -> tuple[int, int]:
+        """Id and slot of the newest complete frame (load-acquire); id 0 before the first."""
+        word = atomics.load(self._header_address + _HEADER_FIELD["latest"], atomics.ACQUIRE)
+        return word >> _SLOT_LATEST_BITS, word & ((1 << _SLOT_LATEST_BITS) - 1)
 
     @property
     def latest(self) -> int:
         """Id of the newest complete frame; 0 before the first."""
-        return int(self._u64[_LATEST // 8])
+        return self.latest_frame()[0]
 
     @property
     def heartbeat(self) -> float:
         """Wall-clock time at which the publisher last published."""
-        return float(self._f64[_HEARTBEAT // 8])
+        return float(self._header["heartbeat"])
+
+    @property
+    def frames_dropped(self) -> int:
+        """Frames the publisher grabbed but could not write because every slot it may use was borrowed."""
+        return int(self._header["frames_dropped"])
 
     def owner(self) -> SegmentOwner:
         """The publisher that owns this segment."""
-        return _owner_from(self._u64, self._u32, self._f64)
+        return _owner_from(self._header)
+
+    def mask_of(self, schema_names: Any) -> int:
+        """The bitmask of some of the publisher's schemas (names it does not write are ignored)."""
+        mask = 0
+        for name in schema_names:
+            mask |= self.schema_bits.get(name, 0)
+        return mask
+
+    def carried(self, slot: int) -> int:
+        """Bitmask of the schemas in the frame of a slot (read it between `open_frame` and `frame_unchanged`)."""
+        return int(self._slot_headers[slot]["carried"])
 
     # ----------------------------------------------------------------------------------- writing
-    def slot_views(self, frame_id: int) -> dict[str, FieldViews]:
-        """The shared-memory arrays of the slot that frame `frame_id` is written into."""
-        return self._slots[frame_id % self.n_slots]
+    def slot_views(self, slot: int) -> dict[str, FieldViews]:
+        """The shared-memory arrays of a slot, by schema and field."""
+        return self._slots[slot]
 
-    def begin_write(self, frame_id: int) -> dict[str, FieldViews]:
-        """Marks the frame's slot as being written (odd sequence) and returns its arrays."""
-        words = self._slot_words[frame_id % self.n_slots]
-        words[0] += 1
-        return self._slots[frame_id % self.n_slots]
+    def claim_slot(self) -> int | None:
+        """Publisher steps 2 and 3: a slot that is neither the newest nor lent, marked as being written.
 
-    def end_write(self, frame_id: int) -> None:
-        """Completes the frame (even sequence), publishes it as the latest and wakes the readers."""
-        words = self._slot_words[frame_id % self.n_slots]
-        words[1] = frame_id
-        words[0] += 1
-        self._u64[_LATEST // 8] = frame_id
-        self._f64[_HEARTBEAT // 8] = time.time()
+        Returns:
+            The slot, or None when every slot the publisher may use is borrowed (the frame is then dropped).
+
+        """
+        readers = self.readers
+        assert readers is not None
+        latest, newest = self.latest_frame()
+        refused = 1 << newest if latest else 0
+        while True:
+            busy = refused | readers.held_slots()
+            candidates = [slot for slot in range(self.n_slots) if not busy >> slot & 1]
+            if not candidates:
+                self._header["frames_dropped"] += 1
+                return None
+            slot = min(candidates, key=lambda s: int(self._slot_headers[s]["frame_id"]))
+            address = self._seq_addresses[slot]
+            sequence = atomics.load(address, atomics.RELAXED)
+            atomics.store(address, sequence + 1, atomics.RELAXED)  # odd: being written
+            atomics.fence(atomics.SEQ_CST)
+            if readers.held_slots() >> slot & 1:  # a borrower marked it meanwhile: leave it to the borrower
+                atomics.store(address, sequence + 2, atomics.RELEASE)
+                refused |= 1 << slot
+                continue
+            atomics.fence(atomics.ACQUIRE)
+            return slot
+
+    def publish(self, slot: int, frame_id: int, carried: int) -> None:
+        """Publisher steps 4 to 6: completes the frame in `slot`, makes it the newest and wakes the readers."""
+        header = self._slot_headers[slot]
+        header["frame_id"] = frame_id
+        header["carried"] = carried
+        address = self._seq_addresses[slot]
+        atomics.store(address, atomics.load(address, atomics.RELAXED) + 1, atomics.RELEASE)
+        atomics.store(
+            self._header_address + _HEADER_FIELD["latest"], frame_id << _SLOT_LATEST_BITS | slot, atomics.RELEASE
+        )
+        self._header["heartbeat"] = time.time()
         self.futex.set_and_wake(frame_id)
 
     def heartbeat_now(self) -> None:
         """Tells readers the publisher is alive while no frame comes (e.g. a slow camera)."""
-        self._f64[_HEARTBEAT // 8] = time.time()
+        now = time.time()
+        self._header["heartbeat"] = now
+        if self.readers is not None:
+            self.readers.owner_beat(now)
 
     # ----------------------------------------------------------------------------------- reading
     def require(self, wanted: Mapping[str, Any]) -> None:
@@ -332,23 +448,63 @@ class FrameRing:
                 f"namespace '{self.namespace}' publishes {sorted(self.layout)}; this receiver also needs {missing}"
             )
 
-    def read_frame(self, frame_id: int, destination: Mapping[str, Mapping[str, np.ndarray]]) -> bool:
-        """Copies the schemas in `destination` from the slot of `frame_id`.
+    def open_frame(self, slot: int, frame_id: int) -> int | None:
+        """Reader step 1: the slot's sequence if it holds frame `frame_id` complete, else None."""
+        sequence = atomics.load(self._seq_addresses[slot], atomics.ACQUIRE)
+        if sequence % 2 or int(self._slot_headers[slot]["frame_id"]) != frame_id:
+            return None
+        return sequence
+
+    def frame_unchanged(self, slot: int, sequence: int) -> bool:
+        """Reader step 2: whether the slot was not rewritten since `open_frame` returned `sequence`."""
+        atomics.fence(atomics.ACQUIRE)
+        return atomics.load(self._seq_addresses[slot], atomics.RELAXED) == sequence
+
+    def read_frame(self, slot: int, frame_id: int, destination: Mapping[str, Mapping[str, np.ndarray]]) -> bool:
+        """Copies the schemas in `destination` from `slot`, which should hold frame `frame_id`.
 
         Returns:
             True when the copy is complete and untorn; False when the slot was (being) overwritten.
 
         """
-        words = self._slot_words[frame_id % self.n_slots]
-        sequence = int(words[0])
-        if sequence % 2 or int(words[1]) != frame_id:
+        sequence = self.open_frame(slot, frame_id)
+        if sequence is None:
             return False
-        slot = self._slots[frame_id % self.n_slots]
+        views = self._slots[slot]
         for schema_name, arrays in destination.items():
-            source = slot[schema_name]
+            source = views[schema_name]
             for field_name, array in arrays.items():
                 np.copyto(array, source[field_name])
-        return int(words[0]) == sequence and int(words[1]) == frame_id
+        return self.frame_unchanged(slot, sequence)
+
+    def hold(self, slot: int, sequence: int, row: int, held: int) -> str:
+        """Borrower steps 2 and 3: marks `slot` in the row's `held` (whose other bits are `held`).
+
+        Returns:
+            "held" when the slot is lent; "overwritten" when the publisher took it first; "no_room" when
+            lending it would leave fewer than FREE_SLOTS_KEPT slots to the publisher. Unless "held", the
+            row's `held` is `held` again.
+
+        """
+        readers = self.readers
+        assert readers is not None
+        readers.set_held(row, held | 1 << slot, atomics.RELAXED)
+        atomics.fence(atomics.SEQ_CST)
+        if atomics.load(self._seq_addresses[slot], atomics.RELAXED) != sequence:
+            readers.set_held(row, held, atomics.RELEASE)
+            return "overwritten"
+        if self.n_slots - bin(readers.held_slots()).count("1") < FREE_SLOTS_KEPT:
+            readers.set_held(row, held, atomics.RELEASE)
+            return "no_room"
+        atomics.fence(atomics.ACQUIRE)
+        return "held"
+
+    def unhold(self, row: int, held: int) -> None:
+        """Borrower's release: the row's `held` becomes `held` once every read of the lent slot is done."""
+        readers = self.readers
+        assert readers is not None
+        atomics.fence(atomics.RELEASE)
+        readers.set_held(row, held, atomics.RELEASE)
 
     def field_specs(self, schema_name: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         """Shape and dtype of every field the publisher writes for a schema."""
@@ -358,27 +514,30 @@ class FrameRing:
 
     # ----------------------------------------------------------------------------------- closing
     def close(self, unlink: bool = False) -> None:
-        """Unmaps the segment; the writer also marks it closed and, with `unlink`, removes it."""
+        """Unmaps the segment; the writer also marks it closed and, with `unlink`, removes it and its table."""
         if self._writable and unlink:
-            self._u32[_STATE // 4] = STATE_CLOSED
+            self._header["state"] = STATE_CLOSED
             self.futex.set_and_wake(self.futex.value + 1)
             try:
                 os.unlink(self.path)
             except FileNotFoundError:
                 pass
+        if self.readers is not None:
+            self.readers.close(unlink=self._writable and unlink)
+            self.readers = None
         self.futex.release()
         self._slots = []
-        self._slot_words = []
-        del self._u32, self._u64, self._f64
+        self._slot_headers = []
+        del self._header
         try:
             self._mmap.close()
         except BufferError:
-            pass  # a view is still referenced somewhere; the mapping goes when it does
+            pass  # a view is still referenced somewhere (e.g. a borrowed frame); the mapping goes when it does
 
 
-def _owner_from(u64: np.ndarray, u32: np.ndarray, f64: np.ndarray) -> SegmentOwner:
-    identity = ProcessIdentity(int(u64[_PID // 8]), int(u64[_PID_START // 8]), int(u64[_PID_NAMESPACE // 8]))
-    return SegmentOwner(identity, int(u64[_GENERATION // 8]), int(u32[_STATE // 4]), float(f64[_HEARTBEAT // 8]))
+def _owner_from(header: np.ndarray) -> SegmentOwner:
+    identity = ProcessIdentity(int(header["pid"]), int(header["pid_start"]), int(header["pid_namespace"]))
+    return SegmentOwner(identity, int(header["generation"]), int(header["state"]), float(header["heartbeat"]))
 
 
 def _reserve(fd: int, size: int, namespace: str) -> None:
@@ -426,28 +585,21 @@ def read_owner(path: str) -> SegmentOwner | None:
         return None
     if len(header) < _LAYOUT or header[:8] != MAGIC:
         return None
-    u32 = np.frombuffer(header, dtype="<u4")
-    u64 = np.frombuffer(header, dtype="<u8")
-    f64 = np.frombuffer(header, dtype="<f8")
-    return _owner_from(u64, u32, f64)
+    return _owner_from(np.frombuffer(header, dtype=SEGMENT_HEADER, count=1)[0])
 
 
 def reclaim_stale_segments() -> list[str]:
-    """Removes every segment of this package whose publisher is dead; returns the paths removed."""
+    """Removes every segment (and reader table) of this package whose publisher is dead; returns the paths removed."""
     removed = []
     for entry in os.scandir(SHM_DIR):
         if not entry.name.startswith("airo_mp_camera."):
             continue
         try:
-            owner = read_owner(entry.path)
+            owner = read_owner(entry.path)  # a reader table carries its segment's owner too
         except PermissionError:
             continue  # another user's segment: neither ours to judge nor to remove
-        if owner is None:
-            try:
-                if time.time() - entry.stat().st_mtime < HEARTBEAT_STALE_S:
-                    continue  # a publisher may be creating it right now
-            except FileNotFoundError:
-                continue
+        if owner is None and _recent(entry):
+            continue  # a publisher may be creating it right now
         if owner is None or not owner.is_alive():
             try:
                 os.unlink(entry.path)
@@ -455,3 +607,10 @@ def reclaim_stale_segments() -> list[str]:
             except (FileNotFoundError, PermissionError):
                 pass
     return removed
+
+
+def _recent(entry: os.DirEntry[str]) -> bool:
+    try:
+        return time.time() - entry.stat().st_mtime < HEARTBEAT_STALE_S
+    except FileNotFoundError:
+        return True

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from airo_mp_camera.cameras.interface import LEFT_RGB, RIGHT_RGB, PointCloud, check_view
+from airo_mp_camera.cameras.replay import depth_visualisation
 from airo_mp_camera.pipeline.buffers import (
     CameraMetadataBuffer,
     ConfidenceFrameBuffer,
     DepthFrameBuffer,
+    DepthImageBuffer,
     PointCloudBuffer,
     RGBFrameBuffer,
     StereoRGBFrameBuffer,
@@ -89,17 +91,25 @@ class RGBMixin(CameraMixin):
 
 
 class DepthMixin(Mixin):
-    """`retrieve_depth_map()` and `retrieve_depth_image()` (DepthSchema)."""
+    """`retrieve_depth_map()` (DepthSchema) and `retrieve_depth_image()` (DepthImageSchema, or computed)."""
 
     _depth_buffer: DepthFrameBuffer
+    _depth_image_buffer: DepthImageBuffer
 
     def retrieve_depth_map(self) -> np.ndarray:
         """HxW float32 depth in metres of the last grabbed frame."""
         return self._depth_buffer.depth_map
 
     def retrieve_depth_image(self) -> np.ndarray:
-        """HxWx3 uint8 depth visualisation of the last grabbed frame."""
-        return self._depth_buffer.depth_image
+        """HxWx3 uint8 depth visualisation of the last grabbed frame.
+
+        The camera's own when this reads DepthImageSchema (`enable_depth_image=True`); otherwise computed
+        here from the depth map on each call (near is bright), so the camera never renders one nobody reads.
+        """
+        buffer = getattr(self, "_depth_image_buffer", None)
+        if buffer is not None:
+            return buffer.depth_image
+        return depth_visualisation(self.retrieve_depth_map())
 
 
 class ConfidenceMixin(Mixin):

@@ -16,6 +16,7 @@ from typing import Any
 from airo_mp_camera.pipeline.errors import NamespaceInUseError, PublisherStartError
 from airo_mp_camera.pipeline.frame_ring import HEARTBEAT_PERIOD_S, FrameRing, segment_path
 from airo_mp_camera.pipeline.namespace import validate_namespace
+from airo_mp_camera.pipeline.reader_table import readers_path
 from airo_mp_camera.pipeline.schemas import CameraSchema, FrameStamp, Schema, buffer_arrays
 from airo_mp_camera.pipeline.stopping import join_or_escalate, stop_on_signals
 
@@ -26,8 +27,10 @@ SPAWN = multiprocessing.get_context("spawn")
 class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
     """Hosts `camera_cls(**camera_kwargs)` in its own (spawned) process and shares each grab.
 
-    The camera is constructed inside the child process. Each loop grabs, then every schema writes its
-    data for that frame into one shared-memory slot. `start()` returns once the first frame is
+    The camera is constructed inside the child process. Each loop grabs, reads which schemas the live
+    receivers read (the reader table), and only those schemas retrieve their data from the camera and
+    write it into one free shared-memory slot (CameraSchema always). A slot a receiver borrows is never
+    written; the publisher never waits for a receiver. `start()` returns once the first frame is
     published, or raises `PublisherStartError` with the child's reason (camera failed to open, the
     namespace is in use, ...). The shared memory is removed on `stop()`, SIGINT and SIGTERM.
 
@@ -36,7 +39,9 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         camera_kwargs: keyword arguments for `camera_cls`, constructed in the child.
         schemas: what to share; CameraSchema is added when missing.
         shared_memory_namespace: ROS-style name, e.g. "camera" or "robot/zed_left".
-        n_slots: frames kept in the ring; a reader has `n_slots - 1` frame times to copy a frame.
+        n_slots: frame slots in the ring (2 to 64). FREE_SLOTS_KEPT (3) are never lent, so receivers can
+            borrow `n_slots - 3` distinct frames at once (the same frame by any number of them); a copying
+            reader has about 2 frame times to copy a frame.
         segment_mode: file mode of the shared-memory segment (0o600: owner only).
         start_timeout: seconds `start()` waits for the camera to open and publish its first frame.
 
@@ -49,7 +54,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         schemas: Sequence[Schema] | None = None,
         shared_memory_namespace: str = "camera",
         *,
-        n_slots: int = 3,
+        n_slots: int = 5,
         segment_mode: int = 0o600,
         start_timeout: float = 30.0,
     ) -> None:
@@ -75,7 +80,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
 
     @property
     def frames_published(self) -> int:
-        """Number of frames published so far."""
+        """Number of frames published so far (frame ids also count the grabs dropped for want of a slot)."""
         return int(self._frames.value)
 
     # ------------------------------------------------------------------------------ parent side
@@ -126,10 +131,11 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         path = segment_path(self.namespace)
         owner = read_owner(path)
         if owner is not None and owner.identity.pid == self.pid and not owner.is_alive():
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+            for leftover in (path, readers_path(path)):
+                try:
+                    os.unlink(leftover)
+                except FileNotFoundError:
+                    pass
 
     def __enter__(self) -> CameraPublisher:
         self.start()
@@ -167,20 +173,28 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
             target=_beat, args=(ring, stop_heartbeat), name=f"heartbeat[{self.namespace}]", daemon=True
         )
         heartbeat.start()
-        frame_id = 0
+        readers = ring.readers
+        assert readers is not None
+        always = ring.mask_of([CameraSchema.name])
+        frame_id = published = 0
         failed = False
         try:
             while not (stop.is_set() or self._stop_event.is_set()) and os.getppid() == parent:
                 camera.grab_images()
                 frame_id += 1
+                wanted = always | readers.schemas_read()
+                slot = ring.claim_slot()
+                if slot is None:  # every slot it may use is borrowed: drop this frame, never wait
+                    continue
                 timestamp = getattr(camera, "capture_timestamp", None) or time.time()
                 stamp = FrameStamp(frame_id, float(timestamp))
-                ring.begin_write(frame_id)
                 for schema in self._schemas:
-                    schema.fill(camera, slots[frame_id % ring.n_slots][schema.name], stamp)
-                ring.end_write(frame_id)
-                self._frames.value = frame_id
-                if frame_id == 1:
+                    if wanted & ring.schema_bits[schema.name]:
+                        schema.fill(camera, slots[slot][schema.name], stamp)
+                ring.publish(slot, frame_id, wanted)
+                published += 1
+                self._frames.value = published
+                if published == 1:
                     self._status_writer.send(("ready", ""))
         except EOFError as error:  # a recording (SVO, bag) ended and does not loop: a normal end
             logger.info("publisher '%s' finished: %s", self.namespace, error)
@@ -205,6 +219,9 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
 
 
 def _beat(ring: FrameRing, stop: threading.Event) -> None:
-    """Refreshes the segment's heartbeat every HEARTBEAT_PERIOD_S until `stop` is set."""
+    """Every HEARTBEAT_PERIOD_S until `stop`: refreshes the heartbeat and frees the rows of dead receivers."""
+    readers = ring.readers
     while not stop.wait(HEARTBEAT_PERIOD_S):
         ring.heartbeat_now()
+        if readers is not None:
+            readers.reap_dead()

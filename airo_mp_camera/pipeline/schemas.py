@@ -19,6 +19,7 @@ from airo_mp_camera.pipeline.buffers import (
     CameraMetadataBuffer,
     ConfidenceFrameBuffer,
     DepthFrameBuffer,
+    DepthImageBuffer,
     PointCloudBuffer,
     RGBFrameBuffer,
     StereoRGBFrameBuffer,
@@ -122,22 +123,34 @@ class RGBSchema(Schema):
 
 
 class DepthSchema(Schema):
-    """Depth map (HxW float32 metres) and depth image (HxWx3 uint8)."""
+    """Depth map, HxW float32 metres."""
 
     name = "depth"
     buffer_type = DepthFrameBuffer
     receiver_field = "_depth_buffer"
-    required_methods = ("retrieve_depth_map", "retrieve_depth_image")
+    required_methods = ("retrieve_depth_map",)
 
     def allocate(self, width: int, height: int) -> DepthFrameBuffer:
-        return DepthFrameBuffer(
-            depth_map=np.zeros((height, width), dtype=np.float32),
-            depth_image=np.zeros((height, width, 3), dtype=np.uint8),
-        )
+        return DepthFrameBuffer(depth_map=np.zeros((height, width), dtype=np.float32))
 
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
         assert isinstance(buffer, DepthFrameBuffer)
         np.copyto(buffer.depth_map, camera.retrieve_depth_map())
+
+
+class DepthImageSchema(Schema):
+    """The camera's depth visualisation, HxWx3 uint8: a schema of its own, so it is rendered only when read."""
+
+    name = "depth_image"
+    buffer_type = DepthImageBuffer
+    receiver_field = "_depth_image_buffer"
+    required_methods = ("retrieve_depth_image",)
+
+    def allocate(self, width: int, height: int) -> DepthImageBuffer:
+        return DepthImageBuffer(depth_image=np.zeros((height, width, 3), dtype=np.uint8))
+
+    def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
+        assert isinstance(buffer, DepthImageBuffer)
         np.copyto(buffer.depth_image, camera.retrieve_depth_image())
 
 

@@ -18,6 +18,7 @@ from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
 from airo_mp_camera.pipeline.schemas import (
     CameraSchema,
     ConfidenceSchema,
+    DepthImageSchema,
     DepthSchema,
     PointCloudSchema,
     RGBSchema,
@@ -31,9 +32,13 @@ def rgb_schemas() -> list[Schema]:
     return [CameraSchema(), RGBSchema()]
 
 
-def rgbd_schemas(enable_pointcloud: bool = False, enable_confidence: bool = False) -> list[Schema]:
-    """RGB plus depth, optionally the confidence map and the colored point cloud."""
+def rgbd_schemas(
+    enable_pointcloud: bool = False, enable_confidence: bool = False, enable_depth_image: bool = True
+) -> list[Schema]:
+    """RGB plus depth, optionally the camera's depth visualisation, the confidence map and the point cloud."""
     schemas = [*rgb_schemas(), DepthSchema()]
+    if enable_depth_image:
+        schemas.append(DepthImageSchema())
     if enable_confidence:
         schemas.append(ConfidenceSchema())
     if enable_pointcloud:
@@ -41,9 +46,11 @@ def rgbd_schemas(enable_pointcloud: bool = False, enable_confidence: bool = Fals
     return schemas
 
 
-def stereo_rgbd_schemas(enable_pointcloud: bool = False, enable_confidence: bool = False) -> list[Schema]:
+def stereo_rgbd_schemas(
+    enable_pointcloud: bool = False, enable_confidence: bool = False, enable_depth_image: bool = True
+) -> list[Schema]:
     """RGB-D plus the right view."""
-    return [*rgbd_schemas(enable_pointcloud, enable_confidence), StereoRGBSchema()]
+    return [*rgbd_schemas(enable_pointcloud, enable_confidence, enable_depth_image), StereoRGBSchema()]
 
 
 class MultiprocessRGBPublisher(CameraPublisher):
@@ -62,7 +69,7 @@ class MultiprocessRGBPublisher(CameraPublisher):
 class _DepthPublisher(CameraPublisher):
     """A publisher whose schemas are chosen by `_choose_schemas(enable_pointcloud, enable_confidence)`."""
 
-    _choose_schemas: ClassVar[Callable[[bool, bool], list[Schema]]]
+    _choose_schemas: ClassVar[Callable[[bool, bool, bool], list[Schema]]]
 
     def __init__(
         self,
@@ -73,7 +80,7 @@ class _DepthPublisher(CameraPublisher):
         enable_confidence: bool = False,
         **options: Any,
     ) -> None:
-        schemas = type(self)._choose_schemas(enable_pointcloud, enable_confidence)
+        schemas = type(self)._choose_schemas(enable_pointcloud, enable_confidence, True)
         super().__init__(camera_cls, camera_kwargs, schemas, shared_memory_namespace, **options)
 
 
@@ -99,7 +106,7 @@ class MultiprocessRGBReceiver(RGBMixin, CameraMixin, SharedMemoryReceiver):
 class _DepthReceiver(SharedMemoryReceiver):
     """A receiver whose schemas are chosen by `_choose_schemas(enable_pointcloud, enable_confidence)`."""
 
-    _choose_schemas: ClassVar[Callable[[bool, bool], list[Schema]]]
+    _choose_schemas: ClassVar[Callable[[bool, bool, bool], list[Schema]]]
 
     def __init__(
         self,
@@ -108,13 +115,18 @@ class _DepthReceiver(SharedMemoryReceiver):
         enable_confidence: bool = False,
         timeout: float = 5.0,
         prefetch: bool = False,
+        enable_depth_image: bool = False,
     ) -> None:
-        schemas = type(self)._choose_schemas(enable_pointcloud, enable_confidence)
+        schemas = type(self)._choose_schemas(enable_pointcloud, enable_confidence, enable_depth_image)
         super().__init__(shared_memory_namespace, schemas, timeout, prefetch)
 
 
 class MultiprocessRGBDReceiver(RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, _DepthReceiver):
-    """RGB-D camera interface; confidence and point cloud when enabled (the publisher must write them)."""
+    """RGB-D camera interface; confidence, point cloud and the camera's depth image when enabled.
+
+    Without `enable_depth_image`, `retrieve_depth_image()` is computed here from the depth map, so the
+    camera does not render (nor the publisher write) a depth image for this receiver.
+    """
 
     _choose_schemas = staticmethod(rgbd_schemas)
 
