@@ -405,7 +405,7 @@ def test_the_bridge_makes_the_camera_render_only_the_streams_that_have_subscribe
             clouds = counts[workers.CLOUD]
             probe.wait_for(lambda: probe.count(rgb_topic) >= 15, 15, "ten more rgb images")
             assert counts[workers.CLOUD] == clouds, "the camera rendered clouds nobody subscribed to"
-            assert counts[workers.DEPTH_IMAGE] == 0
+            assert counts[workers.DEPTH_IMAGE] <= 1  # at most the first frame, which carries every schema
             probe.subscribe(PointCloud2, points_topic)
             probe.wait_for(lambda: probe.count(points_topic) >= 2, 15, "points once subscribed")
             assert counts[workers.CLOUD] > clouds

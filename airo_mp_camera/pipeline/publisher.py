@@ -176,13 +176,16 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         readers = ring.readers
         assert readers is not None
         always = ring.mask_of([CameraSchema.name])
+        # The first frame carries every schema, read or not: start() then proves that the camera gives all
+        # it was configured for (a bag without depth behind a depth publisher fails at start, not later).
+        everything = ring.mask_of([s.name for s in self._schemas])
         frame_id = published = 0
         failed = False
         try:
             while not (stop.is_set() or self._stop_event.is_set()) and os.getppid() == parent:
                 camera.grab_images()
                 frame_id += 1
-                wanted = always | readers.schemas_read()
+                wanted = always | readers.schemas_read() if published else everything
                 slot = ring.claim_slot()
                 if slot is None:  # every slot it may use is borrowed: drop this frame, never wait
                     continue
