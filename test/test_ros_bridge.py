@@ -11,6 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+pytest.importorskip("rclpy", reason="rclpy is not installed (make venv installs ROS 2 from PyPI)")
+
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from rclpy.serialization import serialize_message  # noqa: E402
 from ros_support import (

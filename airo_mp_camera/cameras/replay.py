@@ -86,9 +86,18 @@ def decode_image(message: Any) -> np.ndarray:
     row_bytes = width * channels * dtype.itemsize
     if step < row_bytes or len(message.data) < step * height:
         raise ValueError(f"{message.encoding} image of {width}x{height} has inconsistent step {step}")
-    rows = np.frombuffer(message.data, dtype=np.uint8, count=step * height).reshape(height, step)[:, :row_bytes]
-    pixels = rows.view(dtype)
+    pixels = _strided_rows(message.data, dtype, height, width * channels, step)
     return pixels.reshape(height, width, channels) if channels > 1 else pixels.reshape(height, width)
+
+
+def _strided_rows(data: Any, dtype: np.dtype, height: int, row_items: int, step: int) -> np.ndarray:
+    """(height, row_items) view of `data` whose rows start `step` bytes apart (padding skipped, no copy).
+
+    Built from strides rather than by `.view(dtype)` of a row slice: numpy < 1.23 refuses to view a
+    non-contiguous (padded-row) array as a dtype of another size.
+    """
+    buffer = np.frombuffer(data, dtype=np.uint8, count=step * height)
+    return np.ndarray((height, row_items), dtype=dtype, buffer=buffer, strides=(step, dtype.itemsize))
 
 
 def decode_rgb(message: Any) -> np.ndarray:
