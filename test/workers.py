@@ -31,6 +31,25 @@ def thread_cpu_and_run_queue() -> tuple[float, float]:
     return time.thread_time(), run_queue_ns * 1e-9
 
 
+def accounted_grab(receiver: Any, grabs: list[dict[str, Any]], timeout: float | None = None) -> None:
+    """`receiver.grab_images(timeout)`, appending to `grabs` what `delivery.unexplained_misses` judges by."""
+    on_cpu, run_queue = thread_cpu_and_run_queue()
+    called = time.time()
+    receiver.grab_images(timeout=timeout)
+    returned = time.time()
+    on_cpu_after, run_queue_after = thread_cpu_and_run_queue()
+    awake = on_cpu_after - on_cpu + run_queue_after - run_queue
+    grabs.append(
+        {
+            "frame_id": receiver.frame_id,
+            "capture": receiver.capture_timestamp,
+            "called": called,
+            "returned": returned,
+            "slept": max(0.0, returned - called - awake),
+        }
+    )
+
+
 def collect_frames(namespace: str, duration: float, results: Any, start_timeout: float = 20.0) -> None:
     """Grabs every frame for `duration` seconds after the first; reports ids, torn frames, latencies, and per grab
     when it was called, when it returned and how long it slept (see `delivery.unexplained_misses`)."""
@@ -45,21 +64,7 @@ def collect_frames(namespace: str, duration: float, results: Any, start_timeout:
             torn += 1
         if time.monotonic() >= end:
             break
-        on_cpu, run_queue = thread_cpu_and_run_queue()
-        called = time.time()
-        receiver.grab_images(timeout=5.0)
-        returned = time.time()
-        on_cpu_after, run_queue_after = thread_cpu_and_run_queue()
-        awake = on_cpu_after - on_cpu + run_queue_after - run_queue
-        grabs.append(
-            {
-                "frame_id": receiver.frame_id,
-                "capture": receiver.capture_timestamp,
-                "called": called,
-                "returned": returned,
-                "slept": max(0.0, returned - called - awake),
-            }
-        )
+        accounted_grab(receiver, grabs, timeout=5.0)
     receiver.close()
     results.put(
         {
