@@ -19,7 +19,9 @@ from airo_mp_camera.consumers.consumer_process import ConsumerProcess, require_m
 from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
 from airo_mp_camera.pipeline.variants import MultiprocessRGBDReceiver, MultiprocessRGBReceiver
 
-RERUN_INSTALL_HINT = "`pip install 'rerun-sdk>=0.23'` (or `pip install airo_mp_camera[rerun]`; rerun-sdk needs numpy >= 2)"
+RERUN_INSTALL_HINT = (
+    "`pip install 'rerun-sdk>=0.23'` (or `pip install airo_mp_camera[rerun]`; rerun-sdk needs numpy >= 2)"
+)
 CAPTURE_TIMELINE = "capture_time"
 FRAME_TIMELINE = "frame_id"
 
