@@ -116,8 +116,7 @@ CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (
         "config_file",
         "",
         "Parameters file; empty: config/zed.yaml (config/synthetic.yaml for camera_type synthetic).",
-        kind="file",
-    ),
+    ),  # checked by `parameters_file`, which names it as a parameters file
     LaunchArgument(
         "serial_number", "0", "Serial number of the ZED to open; 0: the first found.", kind="int", minimum=0
     ),

@@ -76,8 +76,8 @@ def test_every_invalid_argument_is_named_at_once() -> None:
 def test_a_missing_parameters_file_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(LaunchArgumentError, match=r"config_file:=/nonexistent.yaml: no such parameters file"):
         parameters_file("/nonexistent.yaml", str(ROOT), "zed")
-    with pytest.raises(LaunchArgumentError, match=r"config_file:=.*no such file"):
-        parse_arguments({"config_file": str(tmp_path / "missing.yaml")})
+    with pytest.raises(LaunchArgumentError, match=r"svo_file:=.*no such file"):
+        parse_arguments({"svo_file": str(tmp_path / "missing.svo2")})
     given = tmp_path / "mine.yaml"
     given.write_text("{}")
     assert parameters_file(str(given), str(ROOT), "zed") == str(given)
