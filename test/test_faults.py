@@ -27,6 +27,7 @@ import delivery
 import numpy as np
 import pytest
 import workers
+from conftest import _descends_from_us
 
 from airo_mp_camera import (
     CameraPublisher,
@@ -557,11 +558,24 @@ def test_an_invalid_namespace_is_rejected_before_shared_memory_is_touched(
             FrameRing.create(bad, {"camera": {"frame_id": np.zeros(1, dtype=np.uint64)}})
     monkeypatch.undo()
     assert touched == []
-    assert _segments() == listing and _segment_mappings() == maps
+    assert _new_segments_of_ours(listing) == [] and _segment_mappings() == maps
 
 
 def _segments() -> list[str]:
     return sorted(name for name in os.listdir(SHM_DIR) if name.startswith(SEGMENT_PREFIX))
+
+
+def _new_segments_of_ours(before: list[str]) -> list[str]:
+    """Segments created since `before` that are not another program's (a concurrent test run, a benchmark)."""
+    new = []
+    for name in sorted(set(_segments()) - set(before)):
+        try:
+            owner = read_owner(os.path.join(SHM_DIR, name))
+        except (FileNotFoundError, PermissionError):
+            continue
+        if owner is None or _descends_from_us(owner.identity.pid):
+            new.append(name)
+    return new
 
 
 def _segment_mappings() -> list[str]:
