@@ -44,3 +44,18 @@ def excused_misses(first_id: int, grabs: list[dict[str, Any]]) -> int:
         skipped += max(0, grab["frame_id"] - previous - 1)
         previous = grab["frame_id"]
     return skipped - sum(item["skipped"] for item in unexplained_misses(first_id, grabs))
+
+
+def run_queue_seconds(pid: int) -> float:
+    """Seconds the main thread of process `pid` has waited, runnable, for a CPU (/proc/<pid>/task/<pid>/schedstat)."""
+    with open(f"/proc/{pid}/task/{pid}/schedstat") as schedstat:
+        return int(schedstat.read().split()[1]) * 1e-9
+
+
+def camera_rate_floor(fps: float, seconds: float, starved: float, fraction: float = 0.8) -> float:
+    """The least frame rate a camera must keep over `seconds`, given that it waited `starved` s for a CPU.
+
+    The synthetic camera does not burst to catch up, so time it spent waiting for a CPU is frames it could not
+    make: only the time it had a CPU available counts towards the `fraction` of `fps` it must reach.
+    """
+    return fraction * fps * max(0.0, seconds - starved) / seconds

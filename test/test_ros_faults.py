@@ -95,13 +95,22 @@ def test_a_stalled_subscriber_slows_neither_the_camera_nor_the_native_receivers(
         probe.subscribe(Image, topics[0])
         probe.wait_for(lambda: probe.count(topics[0]) >= 10, START_TIMEOUT, "images beside a stalled subscriber")
         with MultiprocessRGBDReceiver(namespace, timeout=10.0) as receiver:
+            receiver.grab_images()
+            owner = read_owner(segment_path(namespace))
+            assert owner is not None
+            starved_before = delivery.run_queue_seconds(owner.identity.pid)
             ids, seconds, grabs = frames_over(receiver, 4.0)
+            starved = delivery.run_queue_seconds(owner.identity.pid) - starved_before
         healthy = probe.count(topics[0])
     code, output = stop_node(node)
     assert code == 0, output
     assert_no_frame_lost(ids, grabs)
     rate = (ids[-1] - ids[0]) / seconds
-    assert rate > 0.8 * FPS, f"camera at {rate:.1f} Hz with a stalled subscriber, configured {FPS}"
+    # The camera keeps its rate for the time it had a CPU: on 2 busy cores it may wait for one (not our doing).
+    floor = delivery.camera_rate_floor(FPS, seconds, starved)
+    assert rate > floor, (
+        f"camera at {rate:.1f} Hz with a stalled subscriber (configured {FPS}, {starved:.2f} s starved)"
+    )
     assert healthy >= 10
 
 
