@@ -81,6 +81,12 @@ def test_delivery_judge_blames_sleeping_through_a_complete_frame_and_excuses_bei
     )
 
 
+def test_camera_rate_floor_discounts_only_time_without_a_cpu() -> None:
+    assert delivery.camera_rate_floor(30.0, 4.0, starved=0.0) == pytest.approx(24.0)
+    assert delivery.camera_rate_floor(30.0, 4.0, starved=2.0) == pytest.approx(12.0)
+    assert delivery.camera_rate_floor(30.0, 4.0, starved=5.0) == 0.0
+
+
 def test_rgb_receiver_reads_an_rgbd_publisher(namespace: str, processes) -> None:
     results = SPAWN.Queue()
     child = SPAWN.Process(target=workers.rgb_only, args=(namespace, 10, results))
