@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN := tools/isolated
 
-.PHONY: venv demo test lint bench bench-quick bench-peers soak clean
+.PHONY: venv demo test lint bench bench-quick bench-peers soak clean test-compat
 
 $(STAMP): requirements.txt constraints.txt setup.py setup.cfg
 	command -v ffmpeg >/dev/null || [ "$$(id -u)" != 0 ] || \
@@ -30,6 +30,29 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check airo_mp_camera test benchmarks examples launch tools
 	$(PY) -m mypy airo_mp_camera
 
+# The suite on the Pythons and numpys of ROS 2 Humble (3.10, numpy 1.21.5) and Jazzy/Kilted (3.12, numpy 1.26.4),
+# each in its own venv from pyenv's interpreters; no ROS wheels exist for them, so the ROS tests skip there.
+pyenv_python = $(or $(shell pyenv prefix $(1) 2>/dev/null),$(HOME)/.pyenv/versions/$(1))/bin/python$(2)
+COMPAT_VENVS := .venv-py310 .venv-py312
+.venv-py310/.installed: PYTHON_COMPAT = $(call pyenv_python,3.10.13,3.10)
+.venv-py310/.installed: CONSTRAINTS_COMPAT = constraints-py310.txt
+.venv-py312/.installed: PYTHON_COMPAT = $(call pyenv_python,3.12.1,3.12)
+.venv-py312/.installed: CONSTRAINTS_COMPAT = constraints-py312.txt
+.venv-py%/.installed: requirements-compat.txt constraints-py%.txt setup.py setup.cfg
+	@test -x $(PYTHON_COMPAT) || { echo "no $(PYTHON_COMPAT): install it with pyenv" >&2; exit 1; }
+	rm -rf $(@D)
+	$(PYTHON_COMPAT) -m venv $(@D)
+	$(@D)/bin/python -m pip install -q -U pip
+	$(@D)/bin/python -m pip install -q -c $(CONSTRAINTS_COMPAT) -r requirements-compat.txt
+	$(@D)/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+test-compat: $(addsuffix /.installed,$(COMPAT_VENVS))
+	status=0; for venv in $(COMPAT_VENVS); do \
+		echo "== $$venv: $$($$venv/bin/python -c 'import sys, numpy; print(sys.version.split()[0], "numpy", numpy.__version__)')"; \
+		VIRTUAL_ENV=$(CURDIR)/$$venv $(RUN) $$venv/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) || status=1; \
+	done; exit $$status
+
 # Benchmarks (benchmarks/run.py): the full set writes benchmarks/results.json (a few minutes); quick is under a minute.
 bench: $(STAMP)
 	$(RUN) $(PY) -m benchmarks.run
@@ -49,4 +72,4 @@ soak: $(STAMP)
 	$(RUN) $(PY) tools/soak.py $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) build install log *.egg-info
+	rm -rf $(VENV) $(COMPAT_VENVS) build install log *.egg-info

@@ -16,13 +16,24 @@ setup(
         (f"share/{package_name}/launch", glob("launch/*.py")),
         (f"share/{package_name}/config", glob("config/*")),
     ],
+    # Supported platforms (README, "Platforms"): ROS 2 Humble (Python 3.10, numpy 1.21), Jazzy and Kilted
+    # (Python 3.12, numpy 1.26), and Python 3.11 with numpy 2 (the PyPI ROS wheels).
     python_requires=">=3.10",
-    install_requires=["numpy", "airo-ipc>=0.3", "typing_extensions", "pyyaml"],
+    install_requires=["numpy>=1.21", "airo-ipc>=0.3", "typing_extensions", "pyyaml"],
     extras_require={
         "replay": ["rosbags>=0.10"],
-        "compressed": ["opencv-python-headless"],  # <image>/compressed topics of the ROS bridge
-        "rerun": ["rerun-sdk>=0.23"],  # video recording needs the ffmpeg executable (apt install ffmpeg)
+        "compressed": ["opencv-python-headless>=4.5"],  # <image>/compressed topics of the ROS bridge
+        # rerun-sdk 0.23 is the first with the API the logger uses; its pyarrow, and rerun-sdk >= 0.24, need
+        # numpy 2, so the Rerun logger is not available on Humble's or Jazzy's numpy. Video recording needs
+        # the ffmpeg executable (apt install ffmpeg), no extra.
+        "rerun": ["rerun-sdk>=0.23", "numpy>=2"],
     },
+    classifiers=[
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Operating System :: POSIX :: Linux",
+    ],
     zip_safe=True,
     maintainer="airo_mp_camera maintainers",
     maintainer_email="maintainers@airo-mp-camera.org",

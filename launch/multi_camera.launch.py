@@ -1,9 +1,13 @@
 """Two cameras side by side, each in its own namespace (topics, shared memory and tf prefix).
 
-    ros2 launch airo_mp_camera multi_camera.launch.py left_serial:=12345678 right_serial:=87654321
+    ros2 launch airo_mp_camera multi_camera.launch.py first_serial:=12345678 second_serial:=87654321
     ros2 launch airo_mp_camera multi_camera.launch.py camera_type:=synthetic
 
-Controllers read them as MultiprocessRGBDReceiver("zed_left") and MultiprocessRGBDReceiver("zed_right").
+Controllers read them as MultiprocessRGBDReceiver("zed1") and MultiprocessRGBDReceiver("zed2"); their optical
+frames are zed1_left_camera_optical_frame, zed1_right_camera_optical_frame, zed2_left_... (`<camera>_<view>_...`:
+name the cameras after where they are, e.g. first_name:=wrist, not after a view). Any other argument of
+zed.launch.py applies to both. The two names and serial numbers are checked before either camera starts; when
+either camera_node fails, the whole launch stops with exit code 1.
 """
 
 from __future__ import annotations
@@ -11,34 +15,44 @@ from __future__ import annotations
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch import LaunchContext, LaunchDescription
+from launch.actions import IncludeLaunchDescription, OpaqueFunction
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration
+
+from airo_mp_camera.launch_support import (
+    CAMERA_TYPES,
+    LaunchArgument,
+    LaunchArgumentError,
+    argument_values,
+    declare_arguments,
+)
 
 SHARE = get_package_share_directory("airo_mp_camera")
+ARGUMENTS = (
+    LaunchArgument("camera_type", "zed", "zed, synthetic or replay (both cameras).", "choice", CAMERA_TYPES),
+    LaunchArgument("first_name", "zed1", "Name of the first camera (topics, namespace, frames).", "name"),
+    LaunchArgument("second_name", "zed2", "Name of the second camera.", "name"),
+    LaunchArgument("first_serial", "0", "Serial number of the first ZED; 0: the first found.", "int", minimum=0),
+    LaunchArgument("second_serial", "0", "Serial number of the second ZED.", "int", minimum=0),
+)
 
 
-def _camera(name: str, serial: str) -> IncludeLaunchDescription:
-    return IncludeLaunchDescription(
-        PythonLaunchDescriptionSource(os.path.join(SHARE, "launch", "zed.launch.py")),
-        launch_arguments={
-            "camera_name": LaunchConfiguration(name),
-            "camera_type": LaunchConfiguration("camera_type"),
-            "serial_number": LaunchConfiguration(serial),
-        }.items(),
-    )
+def _cameras(context: LaunchContext) -> list:
+    args = argument_values(context, ARGUMENTS)
+    if args["first_name"] == args["second_name"]:
+        raise LaunchArgumentError(f"first_name and second_name are both {args['first_name']!r}: name them apart")
+    return [
+        IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(os.path.join(SHARE, "launch", "zed.launch.py")),
+            launch_arguments={
+                "camera_name": args[f"{which}_name"],
+                "camera_type": args["camera_type"],
+                "serial_number": str(args[f"{which}_serial"]),
+            }.items(),
+        )
+        for which in ("first", "second")
+    ]
 
 
 def generate_launch_description() -> LaunchDescription:
-    return LaunchDescription(
-        [
-            DeclareLaunchArgument("camera_type", default_value="zed", description="zed or synthetic."),
-            DeclareLaunchArgument("left_name", default_value="zed_left", description="Name of the first camera."),
-            DeclareLaunchArgument("right_name", default_value="zed_right", description="Name of the second camera."),
-            DeclareLaunchArgument("left_serial", default_value="0", description="Serial number of the first ZED."),
-            DeclareLaunchArgument("right_serial", default_value="0", description="Serial number of the second ZED."),
-            _camera("left_name", "left_serial"),
-            _camera("right_name", "right_serial"),
-        ]
-    )
+    return LaunchDescription([*declare_arguments(ARGUMENTS), OpaqueFunction(function=_cameras)])

@@ -2,7 +2,7 @@
 
     ros2 launch airo_mp_camera zed.launch.py                              # a ZED, config/zed.yaml
     ros2 launch airo_mp_camera zed.launch.py serial_number:=12345678 camera_name:=zed_left
-    ros2 launch airo_mp_camera zed.launch.py camera_type:=synthetic      # no hardware
+    ros2 launch airo_mp_camera zed.launch.py camera_type:=synthetic rviz:=true   # no hardware; rviz on its topics
     ros2 launch airo_mp_camera zed.launch.py camera_type:=replay bag_path:=/path/to/bag   # also ZED, RealSense bags
 
 Topics: /<camera_name>/rgb/image_raw, rgb/camera_info, depth/image_raw, depth/camera_info, points, right/...,
@@ -10,134 +10,122 @@ confidence/image_raw and <image>/compressed. Controllers read the shared-memory 
 with the native receivers (e.g. MultiprocessRGBDReceiver("<camera_name>")).
 The Fast DDS large-data profile (config/fastdds_large_data.xml) is applied to every process started here;
 give it to rviz2 and ros2 bag too (see the README).
+
+The arguments, their types and checks are `airo_mp_camera.launch_support.CAMERA_ARGUMENTS`: a wrong value, or a
+parameters file that does not exist, stops the launch before any process starts, naming the argument. When
+camera_node fails, the whole launch stops and `ros2 launch` exits with 1.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 
 from ament_index_python.packages import PackageNotFoundError, get_package_prefix, get_package_share_directory
 from launch import LaunchContext, LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
-from launch.substitutions import LaunchConfiguration
+from launch.actions import OpaqueFunction, SetEnvironmentVariable
 from launch_ros.actions import Node
+
+from airo_mp_camera.launch_support import (
+    LaunchArgumentError,
+    argument_values,
+    camera_link,
+    declare_arguments,
+    optical_frame,
+    parameters_file,
+    rviz_config,
+    shutdown_when_camera_exits,
+)
 
 SHARE = get_package_share_directory("airo_mp_camera")
 # camera_link (x forward, y left, z up) to an optical frame (z forward, x right, y down): roll -90, yaw -90 degrees.
 OPTICAL_ROTATION = ("-0.5", "0.5", "-0.5", "0.5")
 
-ARGUMENTS = {
-    "camera_name": ("zed", "Node name, topic prefix, shared-memory namespace and tf prefix of this camera."),
-    "camera_type": ("zed", "zed, synthetic or replay."),
-    "config_file": ("", "Parameters file; empty: config/zed.yaml (config/synthetic.yaml for camera_type synthetic)."),
-    "serial_number": ("0", "Serial number of the ZED to open; 0: the first found."),
-    "svo_file": ("", "Play this SVO/SVO2 file instead of the live ZED."),
-    "bag_path": ("", "Bag to replay (camera_type replay): a rosbag2 directory or a ROS 1 .bag file."),
-    "bag_topic_prefix": ("", "Camera to replay when the bag holds several, e.g. /zed/zed_node; empty: its one."),
-    "enable_depth": ("true", "Publish depth/image_raw."),
-    "enable_pointcloud": ("true", "Publish points."),
-    "enable_right": ("false", "Publish the right view."),
-    "enable_confidence": ("false", "Publish confidence/image_raw."),
-    "baseline": ("0.12", "Stereo baseline in metres for the static transforms (ZED 2/2i: 0.12, ZED Mini: 0.063)."),
-    "publish_tf": ("true", "Publish camera_link -> left/right optical frames with static_transform_publisher."),
-    "rerun": ("false", "Also start a Rerun logger process for this camera (needs rerun-sdk)."),
-    "rerun_rrd_path": ("", "Log to this .rrd file instead of spawning/connecting to a Rerun viewer."),
-    "record": ("false", "Record the rgb stream to a video from the start (needs ffmpeg)."),
-    "recording_directory": ("", "Where recordings go; empty: the working directory."),
-    "fastdds_profile": (
-        os.path.join(SHARE, "config", "fastdds_large_data.xml"),
-        "Fast DDS profile for large images, applied to every process started here.",
-    ),
-}
 
-
-def _is_true(context: LaunchContext, name: str) -> bool:
-    return LaunchConfiguration(name).perform(context).lower() in ("true", "1", "yes")
-
-
-def _require_tf2_ros() -> None:
-    """Raises before any process starts when static_transform_publisher is missing.
-
-    Otherwise launch would start camera_node, then fail on the tf node and exit, leaving camera_node running.
-    """
+def _require_package(package: str, argument: str, program: str) -> None:
+    """Raises before any process starts when a program an argument asks for is not installed."""
     try:
-        get_package_prefix("tf2_ros")
+        get_package_prefix(package)
     except PackageNotFoundError:
-        raise RuntimeError(
-            "publish_tf:=true needs tf2_ros (static_transform_publisher), which is not installed: "
-            "install ros-$ROS_DISTRO-tf2-ros or pass publish_tf:=false"
+        raise LaunchArgumentError(
+            f"{argument} needs {package} ({program}), which is not installed: install "
+            f"ros-$ROS_DISTRO-{package.replace('_', '-')} or pass {argument.split(':=')[0]}:=false"
         ) from None
 
 
+def _static_transforms(name: str, baseline: float) -> list[Node]:
+    nodes = []
+    for view, y in (("left", baseline / 2.0), ("right", -baseline / 2.0)):
+        nodes.append(
+            Node(
+                package="tf2_ros",
+                executable="static_transform_publisher",
+                name=f"{name}_{view}_optical_tf",
+                arguments=[
+                    *("--x", "0", "--y", str(y), "--z", "0"),
+                    *("--qx", OPTICAL_ROTATION[0], "--qy", OPTICAL_ROTATION[1]),
+                    *("--qz", OPTICAL_ROTATION[2], "--qw", OPTICAL_ROTATION[3]),
+                    *("--frame-id", camera_link(name), "--child-frame-id", optical_frame(name, view)),
+                ],
+            )
+        )
+    return nodes
+
+
+def _rviz(name: str) -> Node:
+    with open(os.path.join(SHARE, "config", "airo_mp_camera.rviz")) as template:
+        text = rviz_config(template.read(), name)
+    handle, path = tempfile.mkstemp(prefix=f"airo_mp_camera_{name}_", suffix=".rviz")
+    with os.fdopen(handle, "w") as config:
+        config.write(text)
+    return Node(package="rviz2", executable="rviz2", name=f"{name}_rviz", arguments=["-d", path], output="screen")
+
+
 def _camera(context: LaunchContext) -> list:
-    if _is_true(context, "publish_tf"):
-        _require_tf2_ros()
-    name = LaunchConfiguration("camera_name").perform(context)
-    camera_type = LaunchConfiguration("camera_type").perform(context)
-    config_file = LaunchConfiguration("config_file").perform(context) or os.path.join(
-        SHARE, "config", "synthetic.yaml" if camera_type == "synthetic" else "zed.yaml"
-    )
+    args = argument_values(context)  # every argument checked before anything starts
+    if args["publish_tf"]:
+        _require_package("tf2_ros", "publish_tf:=true", "static_transform_publisher")
+    if args["rviz"]:
+        _require_package("rviz2", "rviz:=true", "rviz2")
+    name = args["camera_name"]
+    config_file = parameters_file(args["config_file"], SHARE, args["camera_type"])
     overrides = {
-        "camera_type": camera_type,
+        "camera_type": args["camera_type"],
         "namespace": name,
         "camera_name": name,
-        # Left to launch_ros (read as YAML) and checked by the node: a bad value stops this camera with a
-        # message naming the parameter, instead of an exception here that would orphan cameras already started.
-        "zed.serial_number": LaunchConfiguration("serial_number"),
-        "zed.svo_file": LaunchConfiguration("svo_file").perform(context),
-        "replay.bag_path": LaunchConfiguration("bag_path").perform(context),
-        "replay.topic_prefix": LaunchConfiguration("bag_topic_prefix").perform(context),
-        "depth.enable": _is_true(context, "enable_depth"),
-        "points.enable": _is_true(context, "enable_pointcloud"),
-        "right.enable": _is_true(context, "enable_right"),
-        "confidence.enable": _is_true(context, "enable_confidence"),
-        "rerun.enable": _is_true(context, "rerun"),
-        "rerun.rrd_path": LaunchConfiguration("rerun_rrd_path").perform(context),
-        "recording.start_on_launch": _is_true(context, "record"),
-        "recording.directory": LaunchConfiguration("recording_directory").perform(context),
+        "zed.serial_number": args["serial_number"],
+        "zed.svo_file": args["svo_file"],
+        "replay.bag_path": args["bag_path"],
+        "replay.topic_prefix": args["bag_topic_prefix"],
+        "depth.enable": args["enable_depth"],
+        "points.enable": args["enable_pointcloud"],
+        "right.enable": args["enable_right"],
+        "confidence.enable": args["enable_confidence"],
+        "rerun.enable": args["rerun"],
+        "rerun.rrd_path": args["rerun_rrd_path"],
+        "recording.start_on_launch": args["record"],
+        "recording.directory": args["recording_directory"],
     }
+    profile = args["fastdds_profile"] or os.path.join(SHARE, "config", "fastdds_large_data.xml")
+    camera = Node(
+        package="airo_mp_camera",
+        executable="camera_node",
+        name=name,
+        output="screen",
+        emulate_tty=True,
+        parameters=[config_file, overrides],
+    )
     actions: list = [
-        Node(
-            package="airo_mp_camera",
-            executable="camera_node",
-            name=name,
-            output="screen",
-            emulate_tty=True,
-            parameters=[config_file, overrides],
-        )
+        SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", profile),
+        camera,
+        shutdown_when_camera_exits(camera, name),
     ]
-    if _is_true(context, "publish_tf"):
-        half_baseline = float(LaunchConfiguration("baseline").perform(context)) / 2.0
-        for view, y in (("left", half_baseline), ("right", -half_baseline)):
-            actions.append(
-                Node(
-                    package="tf2_ros",
-                    executable="static_transform_publisher",
-                    name=f"{name}_{view}_optical_tf",
-                    arguments=[
-                        *("--x", "0", "--y", str(y), "--z", "0"),
-                        *("--qx", OPTICAL_ROTATION[0], "--qy", OPTICAL_ROTATION[1]),
-                        *("--qz", OPTICAL_ROTATION[2], "--qw", OPTICAL_ROTATION[3]),
-                        *(
-                            "--frame-id",
-                            f"{name}_camera_link",
-                            "--child-frame-id",
-                            f"{name}_{view}_camera_optical_frame",
-                        ),
-                    ],
-                )
-            )
+    if args["publish_tf"]:
+        actions += _static_transforms(name, args["baseline"])
+    if args["rviz"]:
+        actions.append(_rviz(name))
     return actions
 
 
 def generate_launch_description() -> LaunchDescription:
-    return LaunchDescription(
-        [
-            *(
-                DeclareLaunchArgument(key, default_value=value, description=text)
-                for key, (value, text) in ARGUMENTS.items()
-            ),
-            SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", LaunchConfiguration("fastdds_profile")),
-            OpaqueFunction(function=_camera),
-        ]
-    )
+    return LaunchDescription([*declare_arguments(), OpaqueFunction(function=_camera)])

@@ -70,3 +70,9 @@ def test_pip_builds_a_wheel_with_the_data_files_and_console_scripts(tmp_path: Pa
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "camera_node = airo_mp_camera.ros.camera_node:main" in text
+    metadata = zipfile.ZipFile(wheel).read(next(name for name in names if name.endswith("METADATA"))).decode()
+    # The platform matrix of the README: Humble's Python and numpy are the floor; Rerun needs numpy 2.
+    assert "Requires-Python: >=3.10" in metadata
+    assert "Requires-Dist: numpy>=1.21" in metadata
+    assert 'Requires-Dist: numpy>=2; extra == "rerun"' in metadata
+    assert 'Requires-Dist: rerun-sdk>=0.23; extra == "rerun"' in metadata

@@ -8,6 +8,7 @@ import signal
 import stat
 import time
 
+import delivery
 import numpy as np
 import pytest
 import workers
@@ -36,6 +37,11 @@ def synthetic(resolution: tuple[int, int] = (640, 480), fps: float = 30.0) -> di
 
 
 def test_receivers_in_other_processes_each_get_every_frame_untorn(namespace: str, processes) -> None:
+    """No torn or mixed frame, ids strictly increasing, and no frame missed while the receiver kept up.
+
+    On a busy machine a receiver may skip frames it was too busy (or too starved of CPU) to take; the kernel's
+    per-grab accounting tells those from frames lost while it slept (`delivery`), which must never happen.
+    """
     results = SPAWN.Queue()
     receivers = [SPAWN.Process(target=workers.collect_frames, args=(namespace, 10.0, results)) for _ in range(3)]
     for receiver in receivers:
@@ -48,11 +54,37 @@ def test_receivers_in_other_processes_each_get_every_frame_untorn(namespace: str
         receiver.join(10)
     for report in reports:
         ids = report["ids"]
-        assert len(ids) >= 250, f"a receiver got only {len(ids)} frames in 10 s at 30 fps"
-        assert ids == list(range(ids[0], ids[0] + len(ids))), (
-            f"frames missed: {sorted(set(range(ids[0], ids[-1])) - set(ids))}"
-        )
         assert report["torn"] == 0
+        assert ids == sorted(set(ids)), f"ids not strictly increasing: {ids}"
+        assert len(ids) >= 30, f"a receiver got only {len(ids)} frames in 10 s at 30 fps: is the publisher stuck?"
+        lost = delivery.unexplained_misses(ids[0], report["grabs"])
+        assert not lost, f"frames missed while the receiver slept with a newer frame complete: {lost[:5]}"
+        skipped = ids[-1] - ids[0] + 1 - len(ids)
+        assert skipped == delivery.excused_misses(ids[0], report["grabs"])
+
+
+def test_delivery_judge_blames_sleeping_through_a_complete_frame_and_excuses_being_busy() -> None:
+    period = 1 / 30
+    # Frame 2 complete before frame 3's capture at t=1.0; the receiver called at 0.96 and slept 0.05 s: past it.
+    slept_through = [{"frame_id": 3, "capture": 1.0, "called": 0.96, "returned": 1.02, "slept": 0.05}]
+    assert [item["skipped"] for item in delivery.unexplained_misses(1, slept_through)] == [1]
+    # Same skip, but the receiver was busy until after frame 3's capture and did not sleep: excused.
+    busy = [{"frame_id": 3, "capture": 1.0, "called": 1.004, "returned": 1.01, "slept": 0.0}]
+    assert delivery.unexplained_misses(1, busy) == [] and delivery.excused_misses(1, busy) == 1
+    # Slept only until frame 2 would have completed, then waited for a CPU past frame 3: excused.
+    starved = [{"frame_id": 3, "capture": 1.0, "called": 1.0 - period, "returned": 1.02, "slept": 0.01}]
+    assert delivery.unexplained_misses(1, starved) == []
+    # No skip at all: nothing to judge, however long it slept.
+    assert (
+        delivery.unexplained_misses(1, [{"frame_id": 2, "capture": 1.0, "called": 0.9, "returned": 1.0, "slept": 0.1}])
+        == []
+    )
+
+
+def test_camera_rate_floor_discounts_only_time_without_a_cpu() -> None:
+    assert delivery.camera_rate_floor(30.0, 4.0, starved=0.0) == pytest.approx(24.0)
+    assert delivery.camera_rate_floor(30.0, 4.0, starved=2.0) == pytest.approx(12.0)
+    assert delivery.camera_rate_floor(30.0, 4.0, starved=5.0) == 0.0
 
 
 def test_rgb_receiver_reads_an_rgbd_publisher(namespace: str, processes) -> None:
@@ -119,6 +151,7 @@ def test_arrays_handed_out_are_not_overwritten_by_later_grabs(namespace: str, pr
 
 def test_receiver_exposes_the_camera_interface(namespace: str, processes) -> None:
     camera = SyntheticCamera(resolution=(320, 240), fps=30)
+    started = time.time()
     with MultiprocessStereoRGBDPublisher(
         SyntheticCamera, synthetic((320, 240)), namespace, enable_pointcloud=True, enable_confidence=True
     ):
@@ -126,6 +159,8 @@ def test_receiver_exposes_the_camera_interface(namespace: str, processes) -> Non
 
         with MultiprocessStereoRGBDReceiver(namespace, enable_pointcloud=True, enable_confidence=True) as receiver:
             receiver.grab_images()
+            grabbed = time.time()
+            assert started <= receiver.capture_timestamp <= grabbed  # the camera's wall-clock capture time
             assert receiver.resolution == (320, 240) and receiver.fps == 30.0
             np.testing.assert_allclose(receiver.intrinsics_matrix(), camera.intrinsics_matrix())
             np.testing.assert_allclose(
@@ -137,7 +172,6 @@ def test_receiver_exposes_the_camera_interface(namespace: str, processes) -> Non
             assert receiver.retrieve_confidence_map().shape == (240, 320)
             cloud = receiver.retrieve_colored_point_cloud()
             assert cloud.points.shape == (320 * 240, 3) and cloud.colors is not None
-            assert abs(receiver.capture_timestamp - time.time()) < 5
 
 
 def test_second_publisher_on_a_live_namespace_is_refused(namespace: str, processes) -> None:

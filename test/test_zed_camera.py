@@ -224,6 +224,7 @@ def test_importing_the_package_imports_neither_pyzed_nor_rosbags() -> None:
 
 def test_a_publisher_process_hosts_the_zed_and_a_receiver_reads_it(sl: ModuleType, namespace: str, processes) -> None:
     kwargs = {"resolution": "VGA", "fps": 30, "depth_mode": "NEURAL"}
+    started = time.time()
     with MultiprocessStereoRGBDPublisher(
         ZedCamera, kwargs, namespace, enable_pointcloud=True, enable_confidence=True
     ) as publisher:
@@ -231,6 +232,10 @@ def test_a_publisher_process_hosts_the_zed_and_a_receiver_reads_it(sl: ModuleTyp
         with MultiprocessStereoRGBDReceiver(namespace, enable_pointcloud=True, enable_confidence=True) as receiver:
             for _ in range(3):
                 receiver.grab_images()
+                grabbed = time.time()
+                # The SDK's image time, on the wall clock: taken after the publisher started, before the grab
+                # returned (bounds that hold however slow a busy machine makes the checks below).
+                assert started <= receiver.capture_timestamp <= grabbed
                 frame = receiver.frame_id
                 np.testing.assert_array_equal(receiver.retrieve_rgb_image_as_int(), rgb_of(sl, "left", frame))
                 np.testing.assert_array_equal(receiver.retrieve_rgb_image_as_int("right"), rgb_of(sl, "right", frame))
@@ -238,7 +243,6 @@ def test_a_publisher_process_hosts_the_zed_and_a_receiver_reads_it(sl: ModuleTyp
                 np.testing.assert_array_equal(receiver.retrieve_confidence_map(), sl.fake_confidence(frame, 672, 376))
                 cloud = receiver.retrieve_colored_point_cloud()
                 np.testing.assert_array_equal(cloud.colors, rgb_of(sl, "left", frame).reshape(-1, 3))
-                assert abs(receiver.capture_timestamp - time.time()) < 5
             assert receiver.resolution == (672, 376) and receiver.fps == 30
             fx, fy, cx, cy = sl.fake_intrinsics(672, 376)
             np.testing.assert_allclose(receiver.intrinsics_matrix(), [[fx, 0, cx], [0, fy, cy], [0, 0, 1]])

@@ -74,10 +74,41 @@ def frame_is_consistent(receiver: Any, stereo: bool) -> bool:
     return all(watermark.matches(stream, frame_id) for stream in streams)
 
 
+def thread_cpu_and_run_queue() -> tuple[float, float]:
+    """(s this thread ran on a CPU, s it waited runnable on a run queue) so far.
+
+    CPU time from CLOCK_THREAD_CPUTIME_ID (exact; schedstat's first field lags by up to a scheduler tick for a
+    running thread); the run-queue wait from /proc/thread-self/schedstat, complete whenever the thread runs.
+    """
+    with open("/proc/thread-self/schedstat") as schedstat:
+        run_queue_ns = int(schedstat.read().split()[1])
+    return time.thread_time(), run_queue_ns * 1e-9
+
+
+def accounted_grab(receiver: Any, grabs: list[dict[str, Any]], timeout: float | None = None) -> None:
+    """`receiver.grab_images(timeout)`, appending to `grabs` what `delivery.unexplained_misses` judges by."""
+    on_cpu, run_queue = thread_cpu_and_run_queue()
+    called = time.time()
+    receiver.grab_images(timeout=timeout)
+    returned = time.time()
+    on_cpu_after, run_queue_after = thread_cpu_and_run_queue()
+    awake = on_cpu_after - on_cpu + run_queue_after - run_queue
+    grabs.append(
+        {
+            "frame_id": receiver.frame_id,
+            "capture": receiver.capture_timestamp,
+            "called": called,
+            "returned": returned,
+            "slept": max(0.0, returned - called - awake),
+        }
+    )
+
+
 def collect_frames(namespace: str, duration: float, results: Any, start_timeout: float = 20.0) -> None:
-    """Grabs every frame for `duration` seconds after the first; reports ids, torn frames and latencies."""
+    """Grabs every frame for `duration` seconds after the first; reports ids, torn frames, latencies, and per grab
+    when it was called, when it returned and how long it slept (see `delivery.unexplained_misses`)."""
     receiver = MultiprocessStereoRGBDReceiver(namespace, timeout=start_timeout, enable_depth_image=True)
-    ids, torn, latencies = [], 0, []
+    ids, torn, latencies, grabs = [], 0, [], []
     receiver.grab_images()
     end = time.monotonic() + duration
     while True:
@@ -87,9 +118,17 @@ def collect_frames(namespace: str, duration: float, results: Any, start_timeout:
             torn += 1
         if time.monotonic() >= end:
             break
-        receiver.grab_images(timeout=5.0)
+        accounted_grab(receiver, grabs, timeout=5.0)
     receiver.close()
-    results.put({"ids": ids, "torn": torn, "latency_p50": float(np.median(latencies)), "retries": receiver.torn_reads})
+    results.put(
+        {
+            "ids": ids,
+            "torn": torn,
+            "latency_p50": float(np.median(latencies)),
+            "retries": receiver.torn_reads,
+            "grabs": grabs,
+        }
+    )
 
 
 def rgb_only(namespace: str, frames: int, results: Any) -> None:

@@ -7,7 +7,7 @@ Nothing here imports airo-camera-toolkit: any class with these methods can be ho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -53,6 +53,11 @@ class CameraState:
     A subclass sets `_resolution`, `_fps` and `_pose_right_in_left` when it opens, and `_frame_id` and
     `_capture_timestamp` on every grab.
     """
+
+    # The view names as attributes, as the toolkit's stereo cameras carry them (`camera.RIGHT_RGB`).
+    LEFT_RGB: ClassVar[str] = LEFT_RGB
+    RIGHT_RGB: ClassVar[str] = RIGHT_RGB
+    _VIEWS: ClassVar[tuple[str, str]] = (LEFT_RGB, RIGHT_RGB)
 
     _resolution: tuple[int, int]
     _fps: float

@@ -21,6 +21,7 @@ import numpy as np
 
 from airo_mp_camera.cameras import watermark
 from airo_mp_camera.cameras.interface import LEFT_RGB, CameraState, PointCloud, check_view
+from airo_mp_camera.toolkit_interop import register_as_toolkit_interface
 
 _PLANE_POINT = np.array([0.0, 0.0, 2.0])
 _PLANE_NORMAL = np.array([0.0, -0.5, -1.0]) / np.linalg.norm([0.0, -0.5, -1.0])
@@ -264,3 +265,6 @@ class SyntheticCamera(CameraState):
     def retrieve_colored_point_cloud(self) -> PointCloud:
         """Organised point cloud (H*W points, row-major) in the left optical frame, with RGB colors."""
         return PointCloud(self._points, self._colors)
+
+
+register_as_toolkit_interface("StereoRGBDCamera", SyntheticCamera)  # isinstance checks of toolkit code accept it

@@ -7,6 +7,7 @@ and the `frame_id` sequence timeline.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,9 @@ from airo_mp_camera.consumers.consumer_process import ConsumerProcess, require_m
 from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
 from airo_mp_camera.pipeline.variants import MultiprocessRGBDReceiver, MultiprocessRGBReceiver
 
-RERUN_INSTALL_HINT = "`pip install rerun-sdk` (or `pip install airo_mp_camera[rerun]`)"
+RERUN_INSTALL_HINT = (
+    "`pip install 'rerun-sdk>=0.23'` (or `pip install airo_mp_camera[rerun]`; rerun-sdk needs numpy >= 2)"
+)
 CAPTURE_TIMELINE = "capture_time"
 FRAME_TIMELINE = "frame_id"
 
@@ -31,6 +34,17 @@ def import_rerun() -> Any:
     import rerun
 
     return rerun
+
+
+def flush_completely(recording: Any, timeout: float) -> None:
+    """Blocks until everything logged to `recording` reached its sink, bounded by `timeout` where the SDK can.
+
+    rerun-sdk >= 0.24 takes `flush(timeout_sec=...)`; 0.23's `flush(blocking=True)` waits without a bound.
+    """
+    if "timeout_sec" in inspect.signature(recording.flush).parameters:
+        recording.flush(timeout_sec=timeout)
+    else:
+        recording.flush(blocking=True)
 
 
 class MultiprocessRGBRerunLogger(ConsumerProcess):
@@ -179,7 +193,7 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
         recording, self._recording = self._recording, None
         if recording is None:
             return
-        recording.flush(timeout_sec=30.0)
+        flush_completely(recording, timeout=30.0)
         recording.disconnect()
 
 

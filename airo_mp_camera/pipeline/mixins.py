@@ -6,7 +6,7 @@ next grab: a receiver never overwrites an array that is still referenced outside
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -135,6 +135,11 @@ class PointCloudMixin(Mixin):
 
 class StereoRGBMixin(CameraMixin):
     """`pose_of_right_view_in_left_view` (StereoRGBSchema); the right image comes through RGBMixin's view."""
+
+    # The view names as attributes, as the toolkit's stereo cameras carry them (`camera.RIGHT_RGB`).
+    LEFT_RGB: ClassVar[str] = LEFT_RGB
+    RIGHT_RGB: ClassVar[str] = RIGHT_RGB
+    _VIEWS: ClassVar[tuple[str, str]] = (LEFT_RGB, RIGHT_RGB)
 
     _stereo_buffer: StereoRGBFrameBuffer
 

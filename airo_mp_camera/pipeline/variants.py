@@ -25,6 +25,7 @@ from airo_mp_camera.pipeline.schemas import (
     Schema,
     StereoRGBSchema,
 )
+from airo_mp_camera.toolkit_interop import register_as_toolkit_interface
 
 
 def rgb_schemas() -> list[Schema]:
@@ -137,3 +138,9 @@ class MultiprocessStereoRGBDReceiver(
     """Stereo RGB-D camera interface: `view="right"`, `pose_of_right_view_in_left_view`."""
 
     _choose_schemas = staticmethod(stereo_rgbd_schemas)
+
+
+# Accepted by airo-camera-toolkit's interface checks (isinstance) once the toolkit is imported; never imports it.
+register_as_toolkit_interface("RGBCamera", MultiprocessRGBReceiver)
+register_as_toolkit_interface("RGBDCamera", MultiprocessRGBDReceiver)
+register_as_toolkit_interface("StereoRGBDCamera", MultiprocessStereoRGBDReceiver)

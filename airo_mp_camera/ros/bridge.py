@@ -252,6 +252,8 @@ class Bridge:
             self.status = f"no frame for {self.config.grab_timeout} s (publisher alive but stalled)"
             return
         except (PublisherGoneError, PublisherNotFoundError) as error:
+            if self._stop.is_set():  # the node is shutting down and stops the camera itself: not an error
+                return
             if self.publisher_alive or self.status != str(error):
                 self.node.get_logger().error(f"{error}")
             self.publisher_alive = False

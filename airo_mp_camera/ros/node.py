@@ -27,6 +27,7 @@ from airo_mp_camera.pipeline.stopping import stop_on_signals
 from airo_mp_camera.ros.bridge import STREAM_SCHEMAS, Bridge
 from airo_mp_camera.ros.consumers import ConsumerControl
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
+from airo_mp_camera.ros.hosted_camera import HostedCameraPublisher
 from airo_mp_camera.ros.parameters import (
     BRIDGE_SPECS,
     CAMERA_SPECS,
@@ -152,7 +153,7 @@ class CameraBridgeNode(Node):
     # ------------------------------------------------------------------------------ hosted camera
     def _start_camera(self) -> None:
         assert self.camera_config is not None
-        publisher = CameraPublisher(
+        publisher = HostedCameraPublisher(
             self._camera_cls,
             self.camera_config.camera_kwargs,
             publisher_schemas(self.bridge_config),
