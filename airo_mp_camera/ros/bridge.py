@@ -41,6 +41,7 @@ from airo_mp_camera.pipeline.schemas import (
     Schema,
     StereoRGBSchema,
 )
+from airo_mp_camera.ros.depth_encoder import DepthEncoderWorker
 from airo_mp_camera.ros.messages import (
     CompressedImageBuilder,
     DepthMillimetreBuilder,
@@ -96,10 +97,16 @@ class RateLimit:
 
 @dataclass
 class StreamStats:
-    """What a stream did: messages published, conversions done, and capture-to-publish latencies."""
+    """What a stream did: messages published, bytes sent, conversions done, frames dropped, latencies.
+
+    `dropped` counts frames the stream was due to publish but skipped (its depth encoder was still busy).
+    """
 
     published: int = 0
     converted: int = 0
+    bytes: int = 0
+    encoded_bytes: int = 0  # written by the depth encoder's thread only
+    dropped: int = 0
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCY_WINDOW))
 
     def latency_p50_ms(self) -> float:
@@ -111,7 +118,11 @@ class BridgeReceiver(RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, Ste
 
 
 class _Stream:
-    """The topics of one stream: the image (or cloud), its camera_info, and a compressed twin for images."""
+    """The topics of one stream: the image (or cloud), its camera_info, and a compressed twin for images.
+
+    The compressed twin of rgb and right is `<image>/compressed`; of depth, `<image>/compressedDepth`.
+    The remote bridge creates the uncompressed topic only when asked for (`config.raw`).
+    """
 
     def __init__(self, node: Node, name: str, config: StreamConfig, compressed: bool) -> None:
         self.name = name
@@ -119,22 +130,28 @@ class _Stream:
         self.limit = RateLimit(config.max_rate)
         self.stats = StreamStats()
         qos = qos_profile(config)
-        self.main: Publisher
+        self.main: Publisher | None = None
         self.info: Publisher | None = None
         self.compressed: Publisher | None = None
         if name == "points":
             self.main = node.create_publisher(PointCloud2, "~/points", qos)
             return
-        self.main = node.create_publisher(Image, f"~/{name}/image_raw", qos)
+        if config.raw:
+            self.main = node.create_publisher(Image, f"~/{name}/image_raw", qos)
         if name != "confidence":
             self.info = node.create_publisher(CameraInfo, f"~/{name}/camera_info", qos)
         if compressed:
-            self.compressed = node.create_publisher(CompressedImage, f"~/{name}/image_raw/compressed", qos)
+            suffix = "compressedDepth" if name == "depth" else "compressed"
+            self.compressed = node.create_publisher(CompressedImage, f"~/{name}/image_raw/{suffix}", qos)
+
+    def topics(self) -> list[str]:
+        """The names of this stream's topics."""
+        return [p.topic_name for p in (self.main, self.info, self.compressed) if p is not None]
 
     def wanted(self) -> tuple[bool, bool, bool]:
         """Whether the main topic, camera_info and the compressed topic have subscribers."""
         return (
-            self.main.get_subscription_count() > 0,
+            self.main is not None and self.main.get_subscription_count() > 0,
             self.info is not None and self.info.get_subscription_count() > 0,
             self.compressed is not None and self.compressed.get_subscription_count() > 0,
         )
@@ -157,10 +174,11 @@ class Bridge:
         self.config = config
         self._clock = clock
         self.streams = {
-            name: _Stream(node, name, stream, compressed=name in ("rgb", "right"))
+            name: _Stream(node, name, stream, compressed=name in ("rgb", "right", "depth"))
             for name, stream in config.streams.items()
             if stream.enabled
         }
+        self._depth_encoder: DepthEncoderWorker | None = None
         self._images = {name: ImageBuilder() for name in self.streams}
         self._depth_mm = DepthMillimetreBuilder()
         self._cloud = PointCloudBuilder()
@@ -189,6 +207,8 @@ class Bridge:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if self._depth_encoder is not None:
+            self._depth_encoder.stop()
         if self._receiver is not None:
             self._receiver.close()
             self._receiver = None
@@ -318,15 +338,23 @@ class Bridge:
             right = name == "right"
             stream_header = header(captured, self.config.right_frame) if right else frame_header
             stream.stats.converted += 1
-            if main:
-                stream.main.publish(self._main_message(name, receiver, stream_header))
+            sent = 0
+            if main and stream.main is not None:
+                message = self._main_message(name, receiver, stream_header)
+                stream.main.publish(message)
+                sent += len(message.data)
             if compressed and stream.compressed is not None:
-                view = "right" if right else "left"
-                stream.compressed.publish(
-                    self._compressor(name).build(receiver.retrieve_rgb_image_as_int(view), stream_header)
-                )
+                if name == "depth":  # encoded on the worker thread, which publishes and counts it
+                    if not self._depth_worker(stream).submit(receiver.retrieve_depth_map(), stream_header):
+                        stream.stats.dropped += 1
+                else:
+                    view = "right" if right else "left"
+                    message = self._compressor(name).build(receiver.retrieve_rgb_image_as_int(view), stream_header)
+                    stream.compressed.publish(message)
+                    sent += len(message.data)
             if info and stream.info is not None:
                 stream.info.publish(self._camera_info(receiver, right, stream_header))
+            stream.stats.bytes += sent
             stream.stats.published += 1
             stream.stats.latencies.append(self._clock() - captured)
 
@@ -346,7 +374,14 @@ class Bridge:
         assert cloud.colors is not None
         width, height = receiver.resolution
         organized = (height, width) if self.config.points_organized and len(cloud.points) == width * height else None
-        return self._cloud.build(cloud.points, cloud.colors, stream_header, organized)
+        return self._cloud.build(
+            cloud.points,
+            cloud.colors,
+            stream_header,
+            organized,
+            decimation=self.config.points_decimation,
+            xyz_only=self.config.points_xyz_only,
+        )
 
     def _camera_info(self, receiver: BridgeReceiver, right: bool, stream_header: Header) -> CameraInfo:
         width, height = receiver.resolution
@@ -355,6 +390,24 @@ class Bridge:
             return camera_info(receiver.intrinsics_matrix(), distortion, width, height, stream_header)
         baseline = float(receiver.pose_of_right_view_in_left_view[0, 3])
         return camera_info(receiver.intrinsics_matrix("right"), distortion, width, height, stream_header, baseline)
+
+    def _depth_worker(self, stream: _Stream) -> DepthEncoderWorker:
+        if self._depth_encoder is None:
+            assert stream.compressed is not None
+            stats = stream.stats
+
+            def count(nbytes: int, _header: Header) -> None:
+                stats.encoded_bytes += nbytes
+
+            self._depth_encoder = DepthEncoderWorker(
+                stream.compressed,
+                self.config.depth_encoding,
+                self.config.depth_codec,
+                self.config.depth_max,
+                self.config.depth_quantization,
+                on_published=count,
+            )
+        return self._depth_encoder
 
     def _compressor(self, name: str) -> CompressedImageBuilder:
         if name not in self._compressors:
