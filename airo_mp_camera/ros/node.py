@@ -70,10 +70,13 @@ def camera_class(camera_type: str) -> type:
     return camera_cls
 
 
-def publisher_schemas(config: BridgeConfig) -> list[Schema]:
-    """What the hosted publisher writes: metadata and RGB always, the rest as the bridge's streams ask."""
+def publisher_schemas(config: BridgeConfig, remote: BridgeConfig | None = None) -> list[Schema]:
+    """What the hosted publisher writes: metadata and RGB always, the rest as the bridges' streams ask."""
     schemas: list[Schema] = [CameraSchema(), RGBSchema()]
-    schemas += [STREAM_SCHEMAS[name]() for name, stream in config.streams.items() if stream.enabled and name != "rgb"]
+    names = [name for name, stream in config.streams.items() if stream.enabled and name != "rgb"]
+    if remote is not None:
+        names += [name for name, stream in remote.streams.items() if stream.enabled and name not in names]
+    schemas += [STREAM_SCHEMAS[name]() for name in names if name != "rgb"]
     return schemas
 
 
@@ -110,6 +113,9 @@ class CameraBridgeNode(Node):
         self.bridge: Bridge | None = None
         self.consumers: ConsumerControl | None = None
         self.remote: RemoteBridgeProcess | None = None
+        self._remote_config = (
+            remote_bridge_config(values, self.get_name()) if host_camera and remote_values["remote.enable"] else None
+        )
         self._warn_socket_buffers()
         if self.camera_config is not None:
             self._camera_cls = camera_class(self.camera_config.camera_type)
@@ -197,7 +203,7 @@ class CameraBridgeNode(Node):
         publisher = CameraPublisher(
             self._camera_cls,
             self.camera_config.camera_kwargs,
-            publisher_schemas(self.bridge_config),
+            publisher_schemas(self.bridge_config, self._remote_config),
             self.bridge_config.namespace,
         )
         publisher.start()

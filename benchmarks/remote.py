@@ -1,0 +1,259 @@
+"""Benchmark: camera topics to another machine over a 1 Gbit/s link, and what that costs the camera's host.
+
+    make bench-remote                                  # full run, writes benchmarks/results-remote.json
+    tools/isolated .venv/bin/python -m benchmarks.remote --quick
+
+Builds two simulated hosts (benchmarks/two_hosts.py). Host A runs `camera_node` (synthetic 720p RGB-D at
+30 fps, realistic depth) with `remote.enable:=true`, under config/fastdds_host_only.xml and
+ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, so its local topics stay on host A; its remote bridge child runs
+under config/fastdds_multi_host.xml. A second remote bridge started by hand (`bridge_node` in remote mode,
+node `remote_png`) serves compressedDepth as PNG. Host B runs probes under the multi-host profile. Each
+case prints its figures and PASS/FAIL against issue #10's targets. Timings on a shared machine are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.processes import terminate_as_interrupt
+from benchmarks.two_hosts import Host, TwoHosts, missing_requirements, namespaces_gone
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "config"
+BIN = Path(sys.executable).parent
+CAMERA = "camera"
+REMOTE = f"/{CAMERA}/remote"
+
+
+def environments() -> dict[str, dict[str, str]]:
+    """Per role: the camera node (host-only), local subscribers on A, and everything facing the network."""
+    base = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    return {
+        "node": dict(base, FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_host_only.xml"),
+                     ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST"),
+        "local": dict(base, FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_large_data.xml"),
+                      ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST"),
+        "network": dict(base, FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_multi_host.xml"),
+                        ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET"),
+    }  # fmt: skip
+
+
+def ros_args(params: dict[str, object]) -> list[str]:
+    args = []
+    for key, value in params.items():
+        args += ["-p", f"{key}:={str(value).lower() if isinstance(value, bool) else value}"]
+    return args
+
+
+def start_camera(host: Host, env: dict[str, str], width: int, height: int, realistic: bool) -> None:
+    """camera_node on host A with its remote bridge (raw remote topics allowed, for the raw cases)."""
+    params: dict[str, object] = {
+        "width": width,
+        "height": height,
+        "fps": 30.0,
+        "points.enable": True,
+        "points.max_rate": 10.0,
+        "remote.enable": True,
+        "remote.rgb.raw": True,
+        "remote.depth.raw": True,
+        "diagnostics_period": 1.0,
+    }
+    if realistic:
+        params["synthetic.realistic_depth"] = True
+    host.popen([str(BIN / "camera_node"), "--ros-args", "-r", f"__node:={CAMERA}", *ros_args(params)], env=env)
+
+
+def start_png_bridge(host: Host, env: dict[str, str]) -> None:
+    """A second remote bridge, started by hand as a user would: compressedDepth as PNG only."""
+    params: dict[str, object] = {
+        "namespace": CAMERA,
+        "camera_name": CAMERA,
+        "remote.enable": True,
+        "remote.rgb.enable": False,
+        "remote.points.enable": False,
+        "remote.depth.format": "png",
+    }
+    command = [str(BIN / "bridge_node"), "--ros-args", "-r", f"__ns:=/{CAMERA}", "-r", "__node:=remote_png"]
+    host.popen(command + ros_args(params), env=env)
+
+
+def probe(host: Host, env: dict[str, str], seconds: float, topics: list[str], native: bool = False) -> subprocess.Popen[bytes]:
+    mode = ["native", "--namespace", CAMERA] if native else ["ros", *topics]
+    command = [sys.executable, "-m", "benchmarks.remote_probe", *mode, "--seconds", str(seconds)]
+    return host.popen(command, env=env, stdout=subprocess.PIPE)
+
+
+def collect(process: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate(timeout=10)
+        return {"error": "probe timed out"}
+    lines = out.decode().strip().splitlines()
+    return json.loads(lines[-1]) if lines else {"error": f"probe exited with {process.returncode}, no report"}
+
+
+class Run:
+    """The cases, run in order on one topology."""
+
+    def __init__(self, hosts: TwoHosts, seconds: float, long_seconds: float, realistic: bool) -> None:
+        self.hosts = hosts
+        self.seconds = seconds
+        self.long_seconds = long_seconds
+        self.realistic = realistic
+        self.env = environments()
+        self.cases: dict[str, Any] = {}
+        self.baseline: dict[str, Any] = {}
+
+    def measure(self, b_topics: list[str], with_host_a: bool, seconds: float | None = None) -> dict[str, Any]:
+        """B's probe, with A's local subscriber and native receiver at the same time when asked."""
+        seconds = seconds or self.seconds
+        hosts, env = self.hosts, self.env
+        started = [("b", probe(hosts.b, env["network"], seconds, b_topics))] if b_topics else []  # type: ignore[union-attr]
+        if with_host_a:
+            local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/rgb/image_raw/compressed"]
+            started.append(("a_local", probe(hosts.a, env["local"], seconds, local)))
+            started.append(("a_native", probe(hosts.a, env["local"], seconds, [], native=True)))
+        link_before, time_before = hosts.link_bytes(), time.monotonic()
+        results = {name: collect(process, seconds + 60) for name, process in started}
+        results["link_mbit_per_s"] = round((hosts.link_bytes() - link_before) * 8e-6 / (time.monotonic() - time_before), 1)
+        return results
+
+    def case(self, name: str, b_topics: list[str], checks: list[tuple[str, str, str, float]], with_host_a: bool = False,
+             seconds: float | None = None) -> None:  # fmt: skip
+        """Measures a case; each check is (probe, topic or "", figure, bound): rate_hz >=, p50 <=, ..."""
+        result = self.measure(b_topics, with_host_a, seconds)
+        verdicts = []
+        for who, topic, figure, bound in checks:
+            value = self.figure(result, who, topic, figure)
+            ok = value is not None and (value <= bound if figure.endswith("ms") or figure == "missed" else value >= bound)
+            verdicts.append({"probe": who, "topic": topic, "figure": figure, "value": value, "bound": bound, "pass": ok})
+        result["checks"] = verdicts
+        result["pass"] = all(v["pass"] for v in verdicts)
+        self.cases[name] = result
+        print(f"\n[{'PASS' if result['pass'] else 'FAIL'}] {name}  (link {result['link_mbit_per_s']} Mbit/s)", flush=True)
+        for who in ("b", "a_local", "a_native"):
+            for topic, stats in (result.get(who) or {}).items():
+                if isinstance(stats, dict):
+                    shown = {k: stats.get(k) for k in ("rate_hz", "received", "mbit_per_s", "decodes", "grabbed", "missed")}
+                    p50 = (stats.get("latency_ms") or {}).get("p50")
+                    print(f"    {who:8s} {topic:48s} {json.dumps({k: v for k, v in shown.items() if v is not None})} p50 {p50} ms")
+        for verdict in verdicts:
+            print(f"    {'ok  ' if verdict['pass'] else 'FAIL'} {verdict['probe']} {verdict['topic']} {verdict['figure']} "
+                  f"= {verdict['value']} (bound {verdict['bound']})")  # fmt: skip
+
+    def figure(self, result: dict[str, Any], who: str, topic: str, figure: str) -> float | None:
+        stats = (result.get(who) or {}).get(topic or "native") or {}
+        if figure == "p50_ms":
+            return (stats.get("latency_ms") or {}).get("p50")
+        if figure == "rate_ratio":  # of A's baseline
+            base = self.figure(self.baseline, who, topic, "rate_hz")
+            rate = stats.get("rate_hz")
+            return round(rate / base, 3) if rate is not None and base else None
+        if figure == "latency_growth_ms":
+            first, last = stats.get("p50_first_third_ms"), stats.get("p50_last_third_ms")
+            return round(last - first, 1) if first is not None and last is not None else None
+        value = stats.get(figure)
+        return float(value) if value is not None else None
+
+    def run_720p(self) -> None:
+        a, env = self.hosts.a, self.env
+        start_camera(a, env["node"], 1280, 720, self.realistic)
+        start_png_bridge(a, env["network"])
+        rgb, depth = f"{REMOTE}/rgb/image_raw/compressed", f"{REMOTE}/depth/image_raw/compressedDepth"
+        png, points = f"/{CAMERA}/remote_png/depth/image_raw/compressedDepth", f"{REMOTE}/points"
+        self.measure([rgb], with_host_a=False, seconds=2.0)  # warm-up: discovery, first frames
+        self.baseline = self.measure([], with_host_a=True)
+        self.cases["host_a_alone"] = self.baseline
+        print(f"\nhost A alone: {json.dumps({k: v for k, v in self.baseline.items() if k != 'link_mbit_per_s'})[:400]}")
+        self.case("remote compressed rgb", [rgb, f"{REMOTE}/rgb/camera_info"],
+                  [("b", rgb, "rate_hz", 29.0), ("b", rgb, "p50_ms", 30.0)])
+        self.case("remote compressedDepth rvl", [depth], [("b", depth, "rate_hz", 29.0), ("b", depth, "decodes", 1.0)])
+        self.case("remote compressedDepth png", [png], [("b", png, "rate_hz", 10.0), ("b", png, "decodes", 1.0)])
+        self.case("remote decimated points", [points], [("b", points, "rate_hz", 9.5)])
+        self.case("remote all at once", [rgb, depth, points],
+                  [("b", rgb, "rate_hz", 29.0), ("b", depth, "rate_hz", 29.0), ("b", points, "rate_hz", 9.5)])
+        self.case("remote raw rgb 720p", [f"{REMOTE}/rgb/image_raw"],
+                  [("b", f"{REMOTE}/rgb/image_raw", "rate_hz", 29.0), ("b", f"{REMOTE}/rgb/image_raw", "p50_ms", 60.0)])
+        host_a_checks = [
+            ("a_local", f"/{CAMERA}/rgb/image_raw", "rate_ratio", 0.95),
+            ("a_local", f"/{CAMERA}/rgb/image_raw/compressed", "rate_ratio", 0.95),
+            ("a_native", "", "missed", 0.0),
+        ]
+        self.case("B saturates the link via remote raw topics", [f"{REMOTE}/rgb/image_raw", f"{REMOTE}/depth/image_raw"],
+                  host_a_checks, with_host_a=True)
+        self.case("B subscribes to the local raw topics", [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"],
+                  host_a_checks, with_host_a=True)  # fmt: skip
+        self.hosts.a.stop_processes()  # the camera and both bridges; the topology stays
+
+    def run_1080p(self) -> None:
+        a, env = self.hosts.a, self.env
+        start_camera(a, env["node"], 1920, 1080, False)
+        raw = f"{REMOTE}/rgb/image_raw"
+        self.measure([raw], with_host_a=False, seconds=2.0)
+        self.baseline = self.measure([], with_host_a=True)
+        self.cases["host_a_alone_1080p"] = self.baseline
+        self.case("remote raw rgb 1080p (cannot fit)", [raw],
+                  [("b", raw, "rate_hz", 1.0), ("b", raw, "latency_growth_ms", -1e9)] + [
+                      ("a_local", f"/{CAMERA}/rgb/image_raw", "rate_ratio", 0.95), ("a_native", "", "missed", 0.0)],
+                  with_host_a=True, seconds=self.long_seconds)  # fmt: skip
+        growth = self.figure(self.cases["remote raw rgb 1080p (cannot fit)"], "b", raw, "latency_growth_ms")
+        print(f"    latency growth over the run (p50 last third - first third): {growth} ms (target: none)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="5 s cases, 15 s 1080p run (about 90 s)")
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results-remote.json"))
+    parser.add_argument("--no-realistic-depth", action="store_true")
+    args = parser.parse_args(argv)
+    reason = missing_requirements()
+    if reason is not None:
+        print(f"bench-remote: cannot build two hosts: {reason}", file=sys.stderr)
+        return 2
+    seconds, long_seconds = (5.0, 15.0) if args.quick else (10.0, 60.0)
+    started = time.time()
+    hosts = None
+    code = 1
+    with terminate_as_interrupt():
+        try:
+            hosts = TwoHosts()
+            run = Run(hosts, seconds, long_seconds, realistic=not args.no_realistic_depth)
+            run.run_720p()
+            run.run_1080p()
+            passed = all(case.get("pass", True) for case in run.cases.values())
+            report = {
+                "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+                "load_average_at_start": os.getloadavg(),
+                "quick": args.quick,
+                "link": "veth pair, tc tbf rate 1gbit burst 512kb latency 50ms; two network + mount namespaces",
+                "camera": "synthetic 720p RGB-D @30 fps" + (", realistic depth" if run.realistic else ""),
+                "seconds_per_case": seconds,
+                "cases": run.cases,
+                "pass": passed,
+                "duration_s": round(time.time() - started, 1),
+            }
+            Path(args.output).write_text(json.dumps(report, indent=1) + "\n")
+            print(f"\n{'PASS' if passed else 'FAIL'}: {sum(c.get('pass', True) for c in run.cases.values())}/"
+                  f"{len(run.cases)} cases; report in {args.output} ({report['duration_s']} s)")  # fmt: skip
+            code = 0 if passed else 1
+        finally:
+            if hosts is not None:
+                hosts.close()
+                if not namespaces_gone(hosts):
+                    print("bench-remote: a namespace or the veth pair outlived the run", file=sys.stderr)
+                    code = 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
