@@ -14,6 +14,7 @@ case prints its figures and PASS/FAIL against issue #10's targets. Timings on a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -31,19 +32,29 @@ CONFIG = ROOT / "config"
 BIN = Path(sys.executable).parent
 CAMERA = "camera"
 REMOTE = f"/{CAMERA}/remote"
+LOG = ROOT / "build" / "bench-remote.log"
 
 
 def environments() -> dict[str, dict[str, str]]:
     """Per role: the camera node (host-only), local subscribers on A, and everything facing the network."""
     base = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
     return {
-        "node": dict(base, FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_host_only.xml"),
-                     ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST"),
-        "local": dict(base, FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_large_data.xml"),
-                      ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST"),
-        "network": dict(base, FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_multi_host.xml"),
-                        ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET"),
-    }  # fmt: skip
+        "node": dict(
+            base,
+            FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_host_only.xml"),
+            ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+        ),
+        "local": dict(
+            base,
+            FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_large_data.xml"),
+            ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+        ),
+        "network": dict(
+            base,
+            FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_multi_host.xml"),
+            ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
+        ),
+    }
 
 
 def ros_args(params: dict[str, object]) -> list[str]:
@@ -53,7 +64,7 @@ def ros_args(params: dict[str, object]) -> list[str]:
     return args
 
 
-def start_camera(host: Host, env: dict[str, str], width: int, height: int, realistic: bool) -> None:
+def start_camera(host: Host, env: dict[str, str], width: int, height: int, realistic: bool, log: Any) -> None:
     """camera_node on host A with its remote bridge (raw remote topics allowed, for the raw cases)."""
     params: dict[str, object] = {
         "width": width,
@@ -68,10 +79,11 @@ def start_camera(host: Host, env: dict[str, str], width: int, height: int, reali
     }
     if realistic:
         params["synthetic.realistic_depth"] = True
-    host.popen([str(BIN / "camera_node"), "--ros-args", "-r", f"__node:={CAMERA}", *ros_args(params)], env=env)
+    command = [str(BIN / "camera_node"), "--ros-args", "-r", f"__node:={CAMERA}", *ros_args(params)]
+    host.popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def start_png_bridge(host: Host, env: dict[str, str]) -> None:
+def start_png_bridge(host: Host, env: dict[str, str], log: Any) -> None:
     """A second remote bridge, started by hand as a user would: compressedDepth as PNG only."""
     params: dict[str, object] = {
         "namespace": CAMERA,
@@ -82,10 +94,12 @@ def start_png_bridge(host: Host, env: dict[str, str]) -> None:
         "remote.depth.format": "png",
     }
     command = [str(BIN / "bridge_node"), "--ros-args", "-r", f"__ns:=/{CAMERA}", "-r", "__node:=remote_png"]
-    host.popen(command + ros_args(params), env=env)
+    host.popen(command + ros_args(params), env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def probe(host: Host, env: dict[str, str], seconds: float, topics: list[str], native: bool = False) -> subprocess.Popen[bytes]:
+def probe(
+    host: Host, env: dict[str, str], seconds: float, topics: list[str], native: bool = False
+) -> subprocess.Popen[bytes]:
     mode = ["native", "--namespace", CAMERA] if native else ["ros", *topics]
     command = [sys.executable, "-m", "benchmarks.remote_probe", *mode, "--seconds", str(seconds)]
     return host.popen(command, env=env, stdout=subprocess.PIPE)
@@ -105,8 +119,9 @@ def collect(process: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
 class Run:
     """The cases, run in order on one topology."""
 
-    def __init__(self, hosts: TwoHosts, seconds: float, long_seconds: float, realistic: bool) -> None:
+    def __init__(self, hosts: TwoHosts, seconds: float, long_seconds: float, realistic: bool, log: Any) -> None:
         self.hosts = hosts
+        self.log = log
         self.seconds = seconds
         self.long_seconds = long_seconds
         self.realistic = realistic
@@ -125,31 +140,51 @@ class Run:
             started.append(("a_native", probe(hosts.a, env["local"], seconds, [], native=True)))
         link_before, time_before = hosts.link_bytes(), time.monotonic()
         results = {name: collect(process, seconds + 60) for name, process in started}
-        results["link_mbit_per_s"] = round((hosts.link_bytes() - link_before) * 8e-6 / (time.monotonic() - time_before), 1)
+        results["link_mbit_per_s"] = round(
+            (hosts.link_bytes() - link_before) * 8e-6 / (time.monotonic() - time_before), 1
+        )
         return results
 
-    def case(self, name: str, b_topics: list[str], checks: list[tuple[str, str, str, float]], with_host_a: bool = False,
-             seconds: float | None = None) -> None:  # fmt: skip
+    def case(
+        self,
+        name: str,
+        b_topics: list[str],
+        checks: list[tuple[str, str, str, float]],
+        with_host_a: bool = False,
+        seconds: float | None = None,
+    ) -> None:
         """Measures a case; each check is (probe, topic or "", figure, bound): rate_hz >=, p50 <=, ..."""
         result = self.measure(b_topics, with_host_a, seconds)
         verdicts = []
         for who, topic, figure, bound in checks:
             value = self.figure(result, who, topic, figure)
-            ok = value is not None and (value <= bound if figure.endswith("ms") or figure == "missed" else value >= bound)
-            verdicts.append({"probe": who, "topic": topic, "figure": figure, "value": value, "bound": bound, "pass": ok})
+            ok = value is not None and (
+                value <= bound if figure.endswith("ms") or figure == "missed" else value >= bound
+            )
+            verdicts.append(
+                {"probe": who, "topic": topic, "figure": figure, "value": value, "bound": bound, "pass": ok}
+            )
         result["checks"] = verdicts
         result["pass"] = all(v["pass"] for v in verdicts)
         self.cases[name] = result
-        print(f"\n[{'PASS' if result['pass'] else 'FAIL'}] {name}  (link {result['link_mbit_per_s']} Mbit/s)", flush=True)
+        print(
+            f"\n[{'PASS' if result['pass'] else 'FAIL'}] {name}  (link {result['link_mbit_per_s']} Mbit/s)", flush=True
+        )
         for who in ("b", "a_local", "a_native"):
             for topic, stats in (result.get(who) or {}).items():
                 if isinstance(stats, dict):
-                    shown = {k: stats.get(k) for k in ("rate_hz", "received", "mbit_per_s", "decodes", "grabbed", "missed")}
+                    shown = {
+                        k: stats.get(k) for k in ("rate_hz", "received", "mbit_per_s", "decodes", "grabbed", "missed")
+                    }
                     p50 = (stats.get("latency_ms") or {}).get("p50")
-                    print(f"    {who:8s} {topic:48s} {json.dumps({k: v for k, v in shown.items() if v is not None})} p50 {p50} ms")
+                    figures = json.dumps({k: v for k, v in shown.items() if v is not None})
+                    print(f"    {who:8s} {topic:48s} {figures} p50 {p50} ms")
         for verdict in verdicts:
-            print(f"    {'ok  ' if verdict['pass'] else 'FAIL'} {verdict['probe']} {verdict['topic']} {verdict['figure']} "
-                  f"= {verdict['value']} (bound {verdict['bound']})")  # fmt: skip
+            mark = "ok  " if verdict["pass"] else "FAIL"
+            print(
+                f"    {mark} {verdict['probe']} {verdict['topic']} {verdict['figure']} "
+                f"= {verdict['value']} (bound {verdict['bound']})"
+            )
 
     def figure(self, result: dict[str, Any], who: str, topic: str, figure: str) -> float | None:
         stats = (result.get(who) or {}).get(topic or "native") or {}
@@ -167,45 +202,68 @@ class Run:
 
     def run_720p(self) -> None:
         a, env = self.hosts.a, self.env
-        start_camera(a, env["node"], 1280, 720, self.realistic)
-        start_png_bridge(a, env["network"])
+        start_camera(a, env["node"], 1280, 720, self.realistic, self.log)
+        start_png_bridge(a, env["network"], self.log)
         rgb, depth = f"{REMOTE}/rgb/image_raw/compressed", f"{REMOTE}/depth/image_raw/compressedDepth"
         png, points = f"/{CAMERA}/remote_png/depth/image_raw/compressedDepth", f"{REMOTE}/points"
         self.measure([rgb], with_host_a=False, seconds=2.0)  # warm-up: discovery, first frames
         self.baseline = self.measure([], with_host_a=True)
         self.cases["host_a_alone"] = self.baseline
-        print(f"\nhost A alone: {json.dumps({k: v for k, v in self.baseline.items() if k != 'link_mbit_per_s'})[:400]}")
-        self.case("remote compressed rgb", [rgb, f"{REMOTE}/rgb/camera_info"],
-                  [("b", rgb, "rate_hz", 29.0), ("b", rgb, "p50_ms", 30.0)])
+        print(
+            f"\nhost A alone: {json.dumps({k: v for k, v in self.baseline.items() if k != 'link_mbit_per_s'})[:400]}"
+        )
+        self.case(
+            "remote compressed rgb",
+            [rgb, f"{REMOTE}/rgb/camera_info"],
+            [("b", rgb, "rate_hz", 29.0), ("b", rgb, "p50_ms", 30.0)],
+        )
         self.case("remote compressedDepth rvl", [depth], [("b", depth, "rate_hz", 29.0), ("b", depth, "decodes", 1.0)])
         self.case("remote compressedDepth png", [png], [("b", png, "rate_hz", 10.0), ("b", png, "decodes", 1.0)])
         self.case("remote decimated points", [points], [("b", points, "rate_hz", 9.5)])
-        self.case("remote all at once", [rgb, depth, points],
-                  [("b", rgb, "rate_hz", 29.0), ("b", depth, "rate_hz", 29.0), ("b", points, "rate_hz", 9.5)])
-        self.case("remote raw rgb 720p", [f"{REMOTE}/rgb/image_raw"],
-                  [("b", f"{REMOTE}/rgb/image_raw", "rate_hz", 29.0), ("b", f"{REMOTE}/rgb/image_raw", "p50_ms", 60.0)])
+        self.case(
+            "remote all at once",
+            [rgb, depth, points],
+            [("b", rgb, "rate_hz", 29.0), ("b", depth, "rate_hz", 29.0), ("b", points, "rate_hz", 9.5)],
+        )
+        self.case(
+            "remote raw rgb 720p",
+            [f"{REMOTE}/rgb/image_raw"],
+            [("b", f"{REMOTE}/rgb/image_raw", "rate_hz", 29.0), ("b", f"{REMOTE}/rgb/image_raw", "p50_ms", 60.0)],
+        )
         host_a_checks = [
             ("a_local", f"/{CAMERA}/rgb/image_raw", "rate_ratio", 0.95),
             ("a_local", f"/{CAMERA}/rgb/image_raw/compressed", "rate_ratio", 0.95),
             ("a_native", "", "missed", 0.0),
         ]
-        self.case("B saturates the link via remote raw topics", [f"{REMOTE}/rgb/image_raw", f"{REMOTE}/depth/image_raw"],
-                  host_a_checks, with_host_a=True)
-        self.case("B subscribes to the local raw topics", [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"],
-                  host_a_checks, with_host_a=True)  # fmt: skip
+        self.case(
+            "B saturates the link via remote raw topics",
+            [f"{REMOTE}/rgb/image_raw", f"{REMOTE}/depth/image_raw"],
+            host_a_checks,
+            with_host_a=True,
+        )
+        self.case(
+            "B subscribes to the local raw topics",
+            [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"],
+            host_a_checks,
+            with_host_a=True,
+        )
         self.hosts.a.stop_processes()  # the camera and both bridges; the topology stays
 
     def run_1080p(self) -> None:
         a, env = self.hosts.a, self.env
-        start_camera(a, env["node"], 1920, 1080, False)
+        start_camera(a, env["node"], 1920, 1080, False, self.log)
         raw = f"{REMOTE}/rgb/image_raw"
         self.measure([raw], with_host_a=False, seconds=2.0)
         self.baseline = self.measure([], with_host_a=True)
         self.cases["host_a_alone_1080p"] = self.baseline
-        self.case("remote raw rgb 1080p (cannot fit)", [raw],
-                  [("b", raw, "rate_hz", 1.0), ("b", raw, "latency_growth_ms", -1e9)] + [
-                      ("a_local", f"/{CAMERA}/rgb/image_raw", "rate_ratio", 0.95), ("a_native", "", "missed", 0.0)],
-                  with_host_a=True, seconds=self.long_seconds)  # fmt: skip
+        self.case(
+            "remote raw rgb 1080p (cannot fit)",
+            [raw],
+            [("b", raw, "rate_hz", 1.0), ("b", raw, "latency_growth_ms", -1e9)]
+            + [("a_local", f"/{CAMERA}/rgb/image_raw", "rate_ratio", 0.95), ("a_native", "", "missed", 0.0)],
+            with_host_a=True,
+            seconds=self.long_seconds,
+        )
         growth = self.figure(self.cases["remote raw rgb 1080p (cannot fit)"], "b", raw, "latency_growth_ms")
         print(f"    latency growth over the run (p50 last third - first third): {growth} ms (target: none)")
 
@@ -224,10 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     hosts = None
     code = 1
-    with terminate_as_interrupt():
+    with terminate_as_interrupt(), contextlib.ExitStack() as stack:
         try:
             hosts = TwoHosts()
-            run = Run(hosts, seconds, long_seconds, realistic=not args.no_realistic_depth)
+            LOG.parent.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context(LOG.open("wb"))
+            print(f"bench-remote: node output in {LOG}", flush=True)
+            run = Run(hosts, seconds, long_seconds, not args.no_realistic_depth, log)
             run.run_720p()
             run.run_1080p()
             passed = all(case.get("pass", True) for case in run.cases.values())
@@ -243,8 +304,10 @@ def main(argv: list[str] | None = None) -> int:
                 "duration_s": round(time.time() - started, 1),
             }
             Path(args.output).write_text(json.dumps(report, indent=1) + "\n")
-            print(f"\n{'PASS' if passed else 'FAIL'}: {sum(c.get('pass', True) for c in run.cases.values())}/"
-                  f"{len(run.cases)} cases; report in {args.output} ({report['duration_s']} s)")  # fmt: skip
+            print(
+                f"\n{'PASS' if passed else 'FAIL'}: {sum(c.get('pass', True) for c in run.cases.values())}/"
+                f"{len(run.cases)} cases; report in {args.output} ({report['duration_s']} s)"
+            )
             code = 0 if passed else 1
         finally:
             if hosts is not None:

@@ -87,7 +87,9 @@ class Host:
         if done.returncode != 0:
             raise RuntimeError(f"host {self.name}: {' '.join(command)}: {done.stderr.decode().strip()}")
 
-    def popen(self, command: Sequence[str], env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[bytes]:
+    def popen(
+        self, command: Sequence[str], env: dict[str, str] | None = None, **kwargs: Any
+    ) -> subprocess.Popen[bytes]:
         """Starts a process inside the host (stopped by `close()`)."""
         process = subprocess.Popen(self.enter(command), env=env, stdin=subprocess.DEVNULL, **kwargs)
         self.processes.append(process)
@@ -131,16 +133,44 @@ class TwoHosts:
         try:
             self.b = Host("B", SUBNET_B)
             subprocess.run(
-                ["ip", "link", "add", self.link_a, "netns", str(self.a.pid), "type", "veth", "peer", "name", self.link_b,
-                 "netns", str(self.b.pid)],
+                [
+                    "ip",
+                    "link",
+                    "add",
+                    self.link_a,
+                    "netns",
+                    str(self.a.pid),
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    self.link_b,
+                    "netns",
+                    str(self.b.pid),
+                ],
                 check=True,
                 capture_output=True,
-            )  # fmt: skip
+            )
             for host, link in ((self.a, self.link_a), (self.b, self.link_b)):
                 host.run(["ip", "addr", "add", f"{host.address}/30", "dev", link])
                 host.run(["ip", "link", "set", link, "up", "multicast", "on"])
-                host.run(["tc", "qdisc", "add", "dev", link, "root", "tbf", "rate", rate, "burst", "512kb",
-                          "latency", "50ms"])  # fmt: skip
+                host.run(
+                    [
+                        "tc",
+                        "qdisc",
+                        "add",
+                        "dev",
+                        link,
+                        "root",
+                        "tbf",
+                        "rate",
+                        rate,
+                        "burst",
+                        "512kb",
+                        "latency",
+                        "50ms",
+                    ]
+                )
                 host.run(["ip", "route", "add", "224.0.0.0/4", "dev", link])
         except BaseException:
             self.close()
@@ -148,10 +178,12 @@ class TwoHosts:
 
     def link_bytes(self) -> int:
         """Bytes host A has sent over the link so far."""
-        done = subprocess.run(
-            self.a.enter(["cat", f"/sys/class/net/{self.link_a}/statistics/tx_bytes"]), capture_output=True
-        )
-        return int(done.stdout.decode().strip() or 0)
+        done = subprocess.run(self.a.enter(["cat", "/proc/net/dev"]), capture_output=True)  # this netns's view
+        for line in done.stdout.decode().splitlines():
+            name, _, counters = line.partition(":")
+            if name.strip() == self.link_a:
+                return int(counters.split()[8])  # receive: 8 fields, then transmit bytes
+        return 0
 
     def close(self) -> None:
         """Stops every process of both hosts by pid; the namespaces and the veth pair go with them."""

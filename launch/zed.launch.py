@@ -6,8 +6,9 @@
     ros2 launch airo_mp_camera zed.launch.py camera_type:=replay bag_path:=/path/to/bag
 
 Topics: /<camera_name>/rgb/image_raw, rgb/camera_info, depth/image_raw, depth/camera_info, points, right/...,
-confidence/image_raw and <image>/compressed. Controllers read the shared-memory namespace <camera_name>
-with the native receivers (e.g. MultiprocessRGBDReceiver("<camera_name>")).
+confidence/image_raw and <image>/compressed; with remote:=true also /<camera_name>/remote/... (other machines).
+Controllers read the shared-memory namespace <camera_name> with the native receivers
+(e.g. MultiprocessRGBDReceiver("<camera_name>")).
 The Fast DDS large-data profile (config/fastdds_large_data.xml) is applied to every process started here;
 give it to rviz2 and ros2 bag too (see the README).
 """
@@ -43,6 +44,11 @@ ARGUMENTS = {
     "rerun_rrd_path": ("", "Log to this .rrd file instead of spawning/connecting to a Rerun viewer."),
     "record": ("false", "Record the rgb stream to a video from the start (needs ffmpeg)."),
     "recording_directory": ("", "Where recordings go; empty: the working directory."),
+    "remote": (
+        "false",
+        "Also serve other machines: a remote-facing bridge process with compressed topics under "
+        "/<camera_name>/remote/; the camera node's own topics then stay on this host (config/fastdds_host_only.xml).",
+    ),
     "fastdds_profile": (
         os.path.join(SHARE, "config", "fastdds_large_data.xml"),
         "Fast DDS profile for large images, applied to every process started here.",
@@ -93,6 +99,13 @@ def _camera(context: LaunchContext) -> list:
         "rerun.rrd_path": LaunchConfiguration("rerun_rrd_path").perform(context),
         "recording.start_on_launch": _is_true(context, "record"),
         "recording.directory": LaunchConfiguration("recording_directory").perform(context),
+        "remote.enable": _is_true(context, "remote"),
+    }
+    # With remote:=true, other machines are served by the remote bridge only: the node's own participant
+    # stays on this host, so no remote subscriber can slow its writers (see the README, "From another machine").
+    host_only = {
+        "FASTDDS_DEFAULT_PROFILES_FILE": os.path.join(SHARE, "config", "fastdds_host_only.xml"),
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
     }
     actions: list = [
         Node(
@@ -102,6 +115,7 @@ def _camera(context: LaunchContext) -> list:
             output="screen",
             emulate_tty=True,
             parameters=[config_file, overrides],
+            additional_env=host_only if _is_true(context, "remote") else None,
         )
     ]
     if _is_true(context, "publish_tf"):

@@ -45,6 +45,7 @@ from airo_mp_camera.ros.parameters import (
 from airo_mp_camera.ros.remote import (
     RemoteBridgeProcess,
     die_with_parent,
+    lower_priority,
     package_config,
     parent_gone,
     socket_buffer_warnings,
@@ -101,6 +102,7 @@ class CameraBridgeNode(Node):
         if self.remote_mode:
             if parent_gone():
                 raise SystemExit(0)
+            lower_priority(int(remote_values["remote.nice"]))  # remote streams give way to local consumers
             default_name = self.get_namespace().strip("/").rsplit("/", 1)[-1] or self.get_name()
             self.bridge_config = remote_bridge_config(values, default_name)
             self.consumer_values = {spec.name: spec.default for spec in CONSUMER_SPECS}

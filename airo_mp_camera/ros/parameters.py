@@ -183,6 +183,7 @@ BRIDGE_SPECS: tuple[ParameterSpec, ...] = (
     ),
 )
 
+
 def _remote_stream_specs(stream: str, enabled: bool, max_rate: float, what: str) -> list[ParameterSpec]:
     return [
         ParameterSpec(f"remote.{stream}.enable", enabled, f"Remote bridge: publish {what}."),
@@ -219,11 +220,18 @@ REMOTE_SPECS: tuple[ParameterSpec, ...] = (
     *_remote_stream_specs("right", False, 0.0, "right/image_raw/compressed and right/camera_info (stereo)"),
     *_remote_stream_specs("points", True, 10.0, "the decimated point cloud on points"),
     ParameterSpec(
-        "remote.rgb.format", "jpeg", "Encoding of the remote rgb and right compressed topics.", choices=COMPRESSED_FORMATS
+        "remote.rgb.format",
+        "jpeg",
+        "Encoding of the remote rgb and right compressed topics.",
+        choices=COMPRESSED_FORMATS,
     ),
-    ParameterSpec("remote.rgb.jpeg_quality", 80, "JPEG quality of the remote compressed topics.", minimum=1, maximum=100),
+    ParameterSpec(
+        "remote.rgb.jpeg_quality", 80, "JPEG quality of the remote compressed topics.", minimum=1, maximum=100
+    ),
     ParameterSpec("remote.rgb.png_level", 1, "PNG level of the remote compressed topics.", minimum=0, maximum=9),
-    ParameterSpec("remote.rgb.raw", False, "Also publish remote rgb/image_raw (and right/image_raw): 666 Mbit/s at 720p30."),
+    ParameterSpec(
+        "remote.rgb.raw", False, "Also publish remote rgb/image_raw (and right/image_raw): 666 Mbit/s at 720p30."
+    ),
     ParameterSpec(
         "remote.depth.format",
         "rvl",
@@ -257,6 +265,14 @@ REMOTE_SPECS: tuple[ParameterSpec, ...] = (
         "remote.fastdds_profile",
         "",
         "Fast DDS profile of the remote bridge process; empty: the package's config/fastdds_multi_host.xml.",
+    ),
+    ParameterSpec(
+        "remote.nice",
+        10,
+        "CPU niceness of the remote bridge process (0-19): on a busy host the camera, the native receivers and "
+        "the local bridge get the CPU first; the remote streams give way.",
+        minimum=0,
+        maximum=19,
     ),
     ParameterSpec(
         "remote.discovery_range",

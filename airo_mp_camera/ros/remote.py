@@ -174,10 +174,21 @@ def parent_gone() -> bool:
     return bool(parent) and os.getppid() != int(parent or 0)
 
 
+def lower_priority(niceness: int) -> None:
+    """Raises the niceness of every thread of this process (DDS threads included) to at least `niceness`."""
+    for task in os.listdir("/proc/self/task"):
+        try:
+            tid = int(task)
+            if os.getpriority(os.PRIO_PROCESS, tid) < niceness:
+                os.setpriority(os.PRIO_PROCESS, tid, niceness)
+        except (OSError, ValueError):
+            pass
+
+
 def socket_buffer_limits() -> dict[str, int]:
     """The kernel's caps on socket buffers, from /proc/sys/net/core (bytes); empty where unreadable."""
     limits = {}
-    for kind, sysctl in _SOCKET_BUFFER_SYSCTLS.items():
+    for sysctl in _SOCKET_BUFFER_SYSCTLS.values():
         try:
             limits[sysctl] = int(Path("/proc/sys", *sysctl.split(".")).read_text().split()[0])
         except (OSError, ValueError, IndexError):
@@ -226,4 +237,3 @@ def socket_buffer_warnings(profile: str) -> list[str]:
                 f"Raise it: sudo sysctl -w {sysctl}={wanted}"
             )
     return warnings
-
