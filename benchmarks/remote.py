@@ -64,7 +64,9 @@ def ros_args(params: dict[str, object]) -> list[str]:
     return args
 
 
-def start_camera(host: Host, env: dict[str, str], width: int, height: int, realistic: bool, log: Any) -> None:
+def start_camera(
+    host: Host, env: dict[str, str], width: int, height: int, realistic: bool, log: Any, remote_raw: bool = True
+) -> None:
     """camera_node on host A with its remote bridge (raw remote topics allowed, for the raw cases)."""
     params: dict[str, object] = {
         "width": width,
@@ -73,8 +75,8 @@ def start_camera(host: Host, env: dict[str, str], width: int, height: int, reali
         "points.enable": True,
         "points.max_rate": 10.0,
         "remote.enable": True,
-        "remote.rgb.raw": True,
-        "remote.depth.raw": True,
+        "remote.rgb.raw": remote_raw,
+        "remote.depth.raw": remote_raw,
         "diagnostics_period": 1.0,
     }
     if realistic:
@@ -98,10 +100,20 @@ def start_png_bridge(host: Host, env: dict[str, str], log: Any) -> None:
 
 
 def probe(
-    host: Host, env: dict[str, str], seconds: float, topics: list[str], native: bool = False
+    host: Host, env: dict[str, str], seconds: float, topics: list[str], native: bool = False, warmup: float = 1.0
 ) -> subprocess.Popen[bytes]:
+    """A probe process (benchmarks/remote_probe.py) in `host`; `collect()` reads its report."""
     mode = ["native", "--namespace", CAMERA] if native else ["ros", *topics]
-    command = [sys.executable, "-m", "benchmarks.remote_probe", *mode, "--seconds", str(seconds)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.remote_probe",
+        *mode,
+        "--seconds",
+        str(seconds),
+        "--warmup",
+        str(warmup),
+    ]
     return host.popen(command, env=env, stdout=subprocess.PIPE)
 
 
