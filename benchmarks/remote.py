@@ -80,7 +80,7 @@ def start_camera(
         "diagnostics_period": 1.0,
     }
     if realistic:
-        params["synthetic.realistic_depth"] = True
+        params["synthetic.depth_model"] = "realistic"
     command = [str(BIN / "camera_node"), "--ros-args", "-r", f"__node:={CAMERA}", *ros_args(params)]
     host.popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 

@@ -181,7 +181,7 @@ class Bridge:
         self._depth_encoder: DepthEncoderWorker | None = None
         self._images = {name: ImageBuilder() for name in self.streams}
         self._depth_mm = DepthMillimetreBuilder()
-        self._cloud = PointCloudBuilder()
+        self._cloud = PointCloudBuilder(xyz_only=config.points_xyz_only)
         self._compressors: dict[str, CompressedImageBuilder] = {}
         self._receiver: BridgeReceiver | None = None
         self._available: set[str] = set()
@@ -374,14 +374,8 @@ class Bridge:
         assert cloud.colors is not None
         width, height = receiver.resolution
         organized = (height, width) if self.config.points_organized and len(cloud.points) == width * height else None
-        return self._cloud.build(
-            cloud.points,
-            cloud.colors,
-            stream_header,
-            organized,
-            decimation=self.config.points_decimation,
-            xyz_only=self.config.points_xyz_only,
-        )
+        decimation = self.config.points_decimation if organized is not None else 1
+        return self._cloud.build(cloud.points, cloud.colors, stream_header, organized, decimation=decimation)
 
     def _camera_info(self, receiver: BridgeReceiver, right: bool, stream_header: Header) -> CameraInfo:
         width, height = receiver.resolution

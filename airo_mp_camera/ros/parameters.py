@@ -295,6 +295,13 @@ CAMERA_SPECS: tuple[ParameterSpec, ...] = (
         maximum=1000.0,
         exclusive_minimum=True,
     ),
+    ParameterSpec(
+        "synthetic.depth_model",
+        "plane",
+        "Depth of the synthetic camera: plane (exact, compresses very well) or realistic (objects, noise "
+        "growing with depth, holes: as hard to compress as a stereo camera's).",
+        choices=("plane", "realistic"),
+    ),
     ParameterSpec("zed.resolution", "HD720", "ZED resolution.", choices=ZED_RESOLUTIONS),
     ParameterSpec("zed.depth_mode", "NEURAL", "ZED depth mode.", choices=ZED_DEPTH_MODES),
     ParameterSpec("zed.serial_number", 0, "Serial number of the ZED to open; 0: the first found.", minimum=0),
@@ -414,6 +421,8 @@ def bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeConfig:
         )
         for stream in STREAMS
     }
+    if checked["points.decimation"] != 1 and not checked["points.organized"]:
+        raise ParameterError("parameter 'points.decimation' above 1 needs points.organized true (it keeps a grid)")
     return BridgeConfig(
         namespace=namespace,
         camera_name=str(checked["camera_name"]) or node_name,
@@ -475,6 +484,8 @@ def camera_config(values: Mapping[str, Any]) -> CameraConfig:
     camera_type = str(checked["camera_type"])
     if camera_type == "synthetic":
         kwargs: dict[str, Any] = {"resolution": (checked["width"], checked["height"]), "fps": checked["fps"]}
+        if checked["synthetic.depth_model"] != "plane":  # the keyword only when asked: older cameras lack it
+            kwargs["depth_model"] = checked["synthetic.depth_model"]
     elif camera_type == "zed":
         kwargs = {
             "resolution": checked["zed.resolution"],
