@@ -293,42 +293,39 @@ def _count_codes(counts: np.ndarray, delta_codes: np.ndarray) -> np.ndarray:
 
 
 def _lay_codes(codes: np.ndarray, words: np.ndarray, offset: int) -> int:
-    """ORs codes (nibbles | count << 56, at most 16 nibbles) into 64-bit words from nibble `offset` on.
+    """ORs codes (nibbles | count << 56, at most 16 nibbles; overwritten) into 64-bit words from nibble `offset` on.
 
     Returns the nibble offset after the last code.
     """
     counts = codes.view(np.uint8)[7::8]
-    end = np.cumsum(counts, dtype=np.int64)
-    end += offset
+    end = np.cumsum(counts, dtype=np.uint32)
+    end += np.uint32(offset)
     start = end - counts
     word = start >> 4
-    filled = start & 15
-    filled += counts  # nibbles of the first word used once the code is in: above 16 it spills into the next
-    codes &= _CODE_MASK
-    left = np.minimum(filled, 16)
-    np.subtract(16, left, out=left)
-    left <<= 2
-    placed = codes << left.astype(np.uint64)
-    spill = np.flatnonzero(filled > 16)
-    spilled = filled[spill].astype(np.uint64)
-    spilled_codes = codes[spill]
-    placed[spill] = spilled_codes >> ((spilled - _U64(16)) << _U64(2))
-    # Codes of one word occupy disjoint bits, so a word is the difference of a running sum at its last code.
+    column = start & 15  # where the code's first nibble goes in its word
+    # Codes of one word occupy disjoint bits, so a word is the difference of a running sum at its last code;
+    # only a word's last code can run on into the next word.
     lasts = np.flatnonzero(word[1:] != word[:-1])
     lasts = np.append(lasts, word.size - 1)
+    spill = lasts[end[lasts] > (word[lasts] + 1) * 16]
+    align = np.subtract(np.uint8(16), counts)
+    align <<= np.uint8(2)
+    codes &= _CODE_MASK  # clears the counts viewed above
+    codes <<= align  # first nibble at the top of the 64 bits
+    column <<= 2
+    placed = codes >> column
+    spilled = codes[spill] << (_U64(64) - column[spill].astype(np.uint64))
     np.cumsum(placed, out=placed)
     summed = placed[lasts]
     summed[1:] -= summed[:-1].copy()
     first = int(word[0])
     words[first : first + summed.size] |= summed
-    words[word[spill] + 1] |= spilled_codes << ((_U64(32) - spilled) << _U64(2))
+    words[word[spill] + 1] |= spilled
     return int(end[-1])
 
 
 def _pair_codes(codes: np.ndarray) -> np.ndarray:
-    """Joins codes two by two (each at most 8 nibbles), halving the work of laying them out."""
-    if codes.size % 2:
-        codes = np.append(codes, _U64(0))  # an empty code: no nibbles
+    """Joins codes two by two (each at most 8 nibbles; an even number of them), halving the work of laying them out."""
     counts = codes.view(np.uint8)
     first_counts, second_counts = counts[7::16], counts[15::16]
     joined_counts = (first_counts + second_counts).astype(np.uint64)
@@ -384,7 +381,10 @@ def rvl_encode(pixels: np.ndarray) -> bytes:
             values[0] -= previous
             previous = last
         pairs = end_pair - first_pair
-        codes = np.empty(2 * pairs + values.size, np.uint64)
+        size = 2 * pairs + values.size
+        padded = np.empty(size + size % 2, np.uint64)
+        padded[size:] = 0  # an empty code (no nibbles) to pair the last one with
+        codes = padded[:size]
         if pairs:
             heads = 2 * np.arange(pairs) + (values_before_pair[first_pair:end_pair] - values_done)
             is_value = np.ones(codes.size, bool)
@@ -396,8 +396,8 @@ def rvl_encode(pixels: np.ndarray) -> bytes:
         else:
             codes[:] = delta_codes[values]
         values_done += values.size
-        if codes.size:
-            offset = _lay_codes(_pair_codes(codes) if pairable else codes, words, offset)
+        if size:
+            offset = _lay_codes(_pair_codes(padded) if pairable else codes, words, offset)
     used = words[: -(-offset // 16)]
     # 64-bit words hold 16 nibbles, first one on top; the plugin's 32-bit little-endian words hold 8 each.
     swapped = (used << _U64(32)) | (used >> _U64(32))

@@ -1,6 +1,7 @@
 """sensor_msgs messages built straight from a receiver's frame, with no per-pixel Python work.
 
-rclpy stores an `array.array('B')` given to a message's `data` as it is, and converts the message to its
+rclpy stores an `array.array('B')` given to a message's `data` as it is (for a message made with
+`check_fields=True`; otherwise its setter copies it), and converts the message to its
 C form synchronously inside `publish()`. So the bridge's receiver copies each frame out of shared memory
 into arrays that are views of `array.array` storage (`message_backed_array`), and an image message
 takes that storage as its data: the one copy out of shared memory is the message. Depth in millimetres,
@@ -18,6 +19,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2, Poi
 from std_msgs.msg import Header
 
 POINT_STEP = 16  # x, y, z, rgb as float32
+XYZ_POINT_STEP = 12  # x, y, z as float32
 ENCODINGS = {(np.dtype(np.uint8), 3): "rgb8", (np.dtype(np.float32), 1): "32FC1", (np.dtype(np.uint16), 1): "16UC1"}
 
 
@@ -68,7 +70,7 @@ class ImageBuilder:
 
     def __init__(self) -> None:
         self._storage = _Storage()
-        self.message = Image()
+        self.message = Image(check_fields=True)  # else rclpy copies an array.array given as data
 
     def build(self, pixels: np.ndarray, frame_header: Header, encoding: str | None = None) -> Image:
         height, width = pixels.shape[:2]
@@ -132,7 +134,13 @@ def camera_info(
 
 
 class PointCloudBuilder:
-    """PointCloud2 with float32 x, y, z and rgb (packed 0x00RRGGBB in the float's bytes, as rviz reads it)."""
+    """PointCloud2 with float32 x, y, z and rgb (packed 0x00RRGGBB in the float's bytes, as rviz reads it).
+
+    Args:
+        xyz_only: fields x, y, z only (12 bytes a point instead of 16), for links where colour is not worth
+            its bandwidth.
+
+    """
 
     FIELDS = [
         PointField(name="x", offset=0, datatype=PointField.FLOAT32, count=1),
@@ -140,13 +148,16 @@ class PointCloudBuilder:
         PointField(name="z", offset=8, datatype=PointField.FLOAT32, count=1),
         PointField(name="rgb", offset=12, datatype=PointField.FLOAT32, count=1),
     ]
+    XYZ_FIELDS = FIELDS[:3]
 
-    def __init__(self) -> None:
+    def __init__(self, xyz_only: bool = False) -> None:
         self._storage = _Storage()
-        self.message = PointCloud2()
-        self.message.fields = self.FIELDS
+        self.xyz_only = xyz_only
+        self.point_step = XYZ_POINT_STEP if xyz_only else POINT_STEP
+        self.message = PointCloud2(check_fields=True)  # else rclpy copies an array.array given as data
+        self.message.fields = self.XYZ_FIELDS if xyz_only else self.FIELDS
         self.message.is_bigendian = False
-        self.message.point_step = POINT_STEP
+        self.message.point_step = self.point_step
 
     def build(
         self,
@@ -154,25 +165,66 @@ class PointCloudBuilder:
         colors: np.ndarray,
         frame_header: Header,
         organized_shape: tuple[int, int] | None,
+        *,
+        decimation: int = 1,
+        grid_shape: tuple[int, int] | None = None,
     ) -> PointCloud2:
-        """`organized_shape` (height, width) keeps every point, NaN included; None keeps finite points only."""
+        """Builds the cloud of `points` (N x 3 float32, row-major over the image) and `colors` (N x 3 uint8 RGB).
+
+        Args:
+            points: N x 3 float32 points.
+            colors: N x 3 uint8 RGB colours (ignored when `xyz_only`).
+            frame_header: the message header.
+            organized_shape: (height, width) keeps every point, NaN included, as an organized cloud; None keeps
+                finite points only (height 1).
+            decimation: keep every n-th row and column of the image grid (rows and columns 0, n, 2n, ...), so an
+                organized cloud stays organized with ceil(height / n) x ceil(width / n) points.
+            grid_shape: (height, width) of the points' image grid, needed to decimate an unorganized cloud;
+                defaults to `organized_shape`.
+
+        Raises:
+            ValueError: when `decimation` is below 1, or above 1 without a grid shape, or the grid does not fit.
+
+        """
+        if decimation < 1:
+            raise ValueError(f"points.decimation must be at least 1, got {decimation}")
+        grid = grid_shape or organized_shape
+        if decimation > 1:
+            if grid is None or grid[0] * grid[1] != len(points):
+                raise ValueError(
+                    f"decimating a cloud of {len(points)} points needs its (height, width) grid, got {grid}"
+                )
+            rows, cols = grid
+            points = points.reshape(rows, cols, 3)[::decimation, ::decimation]
+            colors = colors.reshape(rows, cols, 3)[::decimation, ::decimation]
+            if organized_shape is not None:
+                organized_shape = (points.shape[0], points.shape[1])
         if organized_shape is None:
+            points, colors = points.reshape(-1, 3), colors.reshape(-1, 3)
             valid = np.isfinite(points).all(axis=1)
             if not valid.all():
                 points, colors = points[valid], colors[valid]
             height, width = 1, len(points)
         else:
             height, width = organized_shape
-        data, cloud = self._storage.view(len(points) * POINT_STEP, np.uint8, (len(points), POINT_STEP))
-        cloud.view(np.float32)[:, :3] = points
-        cloud[:, 12] = colors[:, 2]  # little-endian 0x00RRGGBB: bytes b, g, r, 0
-        cloud[:, 13] = colors[:, 1]
-        cloud[:, 14] = colors[:, 0]
-        cloud[:, 15] = 0
+        count = height * width
+        step = self.point_step
+        data: array.array | None = None
+        if self.xyz_only and points.dtype == np.float32 and points.flags.c_contiguous:
+            data = storage_of(points)  # the receiver's storage is already the xyz layout: no copy at all
+        if data is None:
+            # Shaped like `points` (a decimated grid is a strided view): each field is copied once, in place.
+            data, cloud = self._storage.view(count * step, np.uint8, points.shape[:-1] + (step,))
+            cloud.view(np.float32)[..., :3] = points
+            if not self.xyz_only:
+                cloud[..., 12] = colors[..., 2]  # little-endian 0x00RRGGBB: bytes b, g, r, 0
+                cloud[..., 13] = colors[..., 1]
+                cloud[..., 14] = colors[..., 0]
+                cloud[..., 15] = 0
         message = self.message
         message.header = frame_header
         message.height, message.width = int(height), int(width)
-        message.row_step = int(width * POINT_STEP)
+        message.row_step = int(width * step)
         message.is_dense = organized_shape is None
         message.data = data
         return message
