@@ -296,7 +296,7 @@ class Run:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="4 s cases, a 12 s 1080p run")
+    parser.add_argument("--quick", action="store_true", help="3 s cases, an 8 s 1080p run")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results-remote.json"))
     parser.add_argument("--no-realistic-depth", action="store_true")
     args = parser.parse_args(argv)
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     if reason is not None:
         print(f"bench-remote: cannot build two hosts: {reason}", file=sys.stderr)
         return 2
-    seconds, long_seconds = (4.0, 12.0) if args.quick else (10.0, 60.0)
+    seconds, long_seconds = (3.0, 8.0) if args.quick else (10.0, 60.0)
     started = time.time()
     hosts = None
     code = 1

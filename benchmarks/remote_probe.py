@@ -6,7 +6,8 @@
 Prints one JSON line. Per topic: messages received, rate, capture-to-arrival latency percentiles (header
 stamps; both "hosts" share this machine's clock), the p50 of the first and last third of the run (latency
 growth), bytes a message, and for compressedDepth whether the messages decode. Native: frames grabbed
-and frame ids skipped. The message type comes from the topic name. QoS: reliable, keep last 1.
+and frame ids skipped (and the camera's rate from the ids). The message type comes from the topic name.
+QoS: reliable, keep last 1.
 """
 
 from __future__ import annotations
@@ -102,13 +103,13 @@ def _decodes(message: Any) -> bool:
 
 
 def native_probe(namespace: str, seconds: float, connect_timeout: float) -> dict[str, Any]:
-    """Grabs every frame of `namespace` for `seconds`; frame ids skipped are frames a receiver missed."""
-    from airo_mp_camera import MultiprocessRGBDReceiver
+    """Grabs every frame of `namespace` for `seconds`; frame ids skipped are frames it missed."""
+    from airo_mp_camera import MultiprocessRGBReceiver
 
     deadline = time.monotonic() + connect_timeout
     while True:
         try:
-            receiver = MultiprocessRGBDReceiver(namespace)
+            receiver = MultiprocessRGBReceiver(namespace)  # every camera of the benchmark writes rgb
             break
         except Exception:
             if time.monotonic() > deadline:
@@ -124,7 +125,15 @@ def native_probe(namespace: str, seconds: float, connect_timeout: float) -> dict
     finally:
         receiver.close()
     expected = ids[-1] - ids[0] + 1 if ids else 0
-    return {"native": {"grabbed": len(ids), "expected": expected, "missed": expected - len(set(ids))}}
+    camera_rate = round(expected / seconds, 2)
+    return {
+        "native": {
+            "grabbed": len(ids),
+            "expected": expected,
+            "missed": expected - len(set(ids)),
+            "camera_hz": camera_rate,
+        }
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -113,9 +113,18 @@ def test_remote_topics_carry_compressed_streams_and_stop_with_the_node(processes
         assert (cloud.height, cloud.width) == (SMALL["height"] // 4, SMALL["width"] // 4)  # decimation 4
         values = diagnostic_values(diagnostics[-1])
         assert "rgb bandwidth (Mbit/s)" in values and "depth dropped (encoder busy)" in values
+        assert float(values["rgb bandwidth (Mbit/s)"]) > 0.0
+
+        os.kill(child, signal.SIGKILL)  # camera_node restarts its remote bridge and says so
+        deadline = time.monotonic() + START_TIMEOUT
+        while (replacement := remote_child(node.pid)) == child and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert replacement != child, "camera_node did not restart its SIGKILLed remote bridge"
+        child = replacement
     finally:
         code, output = stop_node(node)
     assert code == 0, output
+    assert "remote bridge exited with code -9; restarted (1/3)" in output
     assert gone(child, 10.0), "the remote bridge outlived camera_node"
 
 
