@@ -113,7 +113,8 @@ def test_remote_topics_carry_compressed_streams_and_stop_with_the_node(processes
         assert (cloud.height, cloud.width) == (SMALL["height"] // 4, SMALL["width"] // 4)  # decimation 4
         values = diagnostic_values(diagnostics[-1])
         assert "rgb bandwidth (Mbit/s)" in values and "depth dropped (encoder busy)" in values
-        assert float(values["rgb bandwidth (Mbit/s)"]) > 0.0
+        bandwidths = [float(diagnostic_values(m)["rgb bandwidth (Mbit/s)"]) for m in diagnostics]
+        assert max(bandwidths) > 0.0, bandwidths
 
         os.kill(child, signal.SIGKILL)  # camera_node restarts its remote bridge and says so
         deadline = time.monotonic() + START_TIMEOUT
@@ -124,7 +125,7 @@ def test_remote_topics_carry_compressed_streams_and_stop_with_the_node(processes
     finally:
         code, output = stop_node(node)
     assert code == 0, output
-    assert "remote bridge exited with code -9; restarted (1/3)" in output
+    assert "remote bridge exited with code -9; restarted (1/3)" in output, output[-3000:]
     assert gone(child, 10.0), "the remote bridge outlived camera_node"
 
 
