@@ -92,8 +92,9 @@ def test_remote_topics_carry_compressed_streams_and_stop_with_the_node(processes
             probe.subscribe(DiagnosticArray, "/diagnostics")
             probe.wait_for(lambda: all(probe.count(t) >= 2 for t in topics), START_TIMEOUT, "every remote topic")
             probe.wait_for(
-                lambda: any(
-                    m.status[0].name == f"{name}/remote: remote bridge" for m in probe.messages["/diagnostics"]
+                lambda: (
+                    sum(m.status[0].name == f"{name}/remote: remote bridge" for m in probe.messages["/diagnostics"])
+                    >= 2
                 ),
                 START_TIMEOUT,
                 "the remote bridge's diagnostics",
