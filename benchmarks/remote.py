@@ -292,6 +292,28 @@ class Run:
         )
         growth = self.figure(self.cases["remote raw rgb 1080p (cannot fit)"], "b", raw, "latency_growth_ms")
         print(f"    latency growth over the run (p50 last third - first third): {growth} ms (target: none)")
+        self.hosts.a.stop_processes()
+
+    def run_visible(self) -> None:
+        """For comparison, not a target: the camera node visible off-host, as without remote:=true.
+
+        Its participant runs under the large-data profile with discovery on the subnet, so host B's
+        subscriber of the raw topics shares their writers with host A's local subscriber.
+        """
+        a, env = self.hosts.a, self.env
+        visible = dict(env["local"], ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET")
+        start_camera(a, visible, 1280, 720, self.realistic, self.log)
+        local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"]
+        self.measure([f"{REMOTE}/rgb/image_raw/compressed"], with_host_a=False, seconds=2.0)
+        self.baseline = self.measure([], with_host_a=True)
+        self.cases["host_a_alone_visible"] = self.baseline
+        self.case(
+            "for comparison: camera node visible off-host, B subscribes to its raw topics",
+            local,
+            [],  # no target: it shows what host B gets, and what that costs host A's subscriber
+            with_host_a=True,
+        )
+        self.hosts.a.stop_processes()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
             run = Run(hosts, seconds, long_seconds, not args.no_realistic_depth, log)
             run.run_720p()
             run.run_1080p()
+            run.run_visible()
             passed = all(case.get("pass", True) for case in run.cases.values())
             report = {
                 "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",

@@ -179,6 +179,14 @@ class CameraBridgeNode(Node):
         parameters = {spec.name: spec.check(values[spec.name]) for spec in BRIDGE_SPECS + REMOTE_SPECS}
         parameters["namespace"] = self.bridge_config.namespace
         parameters["camera_name"] = self.bridge_config.camera_name
+        if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "") != "LOCALHOST":
+            self.get_logger().warning(
+                "remote.enable is true but this node's own topics are visible to other machines "
+                "(ROS_AUTOMATIC_DISCOVERY_RANGE is not LOCALHOST): a remote subscriber of them shares their writers "
+                "with the local subscribers and can slow them. Run this node with ROS_AUTOMATIC_DISCOVERY_RANGE="
+                "LOCALHOST and FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_host_only.xml (the launch files' "
+                "remote:=true does)."
+            )
         profile = str(remote_values["remote.fastdds_profile"]) or package_config("fastdds_multi_host.xml")
         for warning in socket_buffer_warnings(profile):
             self.get_logger().warning(warning)
