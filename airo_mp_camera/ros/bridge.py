@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -99,7 +100,8 @@ class RateLimit:
 class StreamStats:
     """What a stream did: messages published, bytes sent, conversions done, frames dropped, latencies.
 
-    `dropped` counts frames the stream was due to publish but skipped (its depth encoder was still busy).
+    `dropped` counts frames the stream was due to publish but skipped (its depth encoder was still busy);
+    `link_busy`, frames the remote bridge skipped because a subscriber had not yet acknowledged the last one.
     """
 
     published: int = 0
@@ -107,6 +109,7 @@ class StreamStats:
     bytes: int = 0
     encoded_bytes: int = 0  # written by the depth encoder's thread only
     dropped: int = 0
+    link_busy: int = 0
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCY_WINDOW))
 
     def latency_p50_ms(self) -> float:
@@ -155,6 +158,11 @@ class _Stream:
             self.info is not None and self.info.get_subscription_count() > 0,
             self.compressed is not None and self.compressed.get_subscription_count() > 0,
         )
+
+    def acknowledged(self) -> bool:
+        """Whether every subscriber acknowledged every message sent so far (best-effort ones always have)."""
+        now = Duration(seconds=0)
+        return all(p.wait_for_all_acked(now) for p in (self.main, self.info, self.compressed) if p is not None)
 
     def subscribers(self) -> int:
         return sum(p.get_subscription_count() for p in (self.main, self.info, self.compressed) if p is not None)
@@ -314,6 +322,11 @@ class Bridge:
             if name in self._available:
                 wanted = stream.wanted()
                 if any(wanted) and stream.limit.due(soon):
+                    # Remote: while the link still carries this stream's last message, skip the frame rather
+                    # than queue it, so a slow link gets the newest frames at the rate it can carry.
+                    if self.config.remote and not stream.acknowledged():
+                        stream.stats.link_busy += 1
+                        continue
                     plan[name] = wanted
         return plan
 

@@ -57,6 +57,7 @@ class DiagnosticsReporter:
                 (f"{name} latency p50 (ms)", f"{stats.latency_p50_ms():.2f}"),
                 (f"{name} converted", str(stats.converted)),
                 (f"{name} dropped (encoder busy)", str(stats.dropped)),
+                (f"{name} skipped (link busy)", str(stats.link_busy)),
                 (f"{name} subscribers", str(stream.subscribers())),
             ]
             self._last_published[name] = stats.published
