@@ -316,6 +316,29 @@ class Run:
         self.hosts.a.stop_processes()
 
 
+def markdown_table(cases: dict[str, Any]) -> str:
+    """The cases as a README table: host B's topics (rate, p50, Mbit/s), host A's rates and native misses."""
+    lines = [
+        "| case | host B: topic, rate, p50, Mbit/s | host A: local rgb Hz, native missed | verdict |",
+        "|---|---|---|---|",
+    ]
+    for name, case in cases.items():
+        if "checks" not in case:
+            continue
+        b = "; ".join(
+            f"`{topic.replace(f'/{CAMERA}/', '')}` {stats['rate_hz']} Hz, "
+            f"{(stats.get('latency_ms') or {}).get('p50', float('nan')):.0f} ms, {stats['mbit_per_s']}"
+            for topic, stats in (case.get("b") or {}).items()
+            if isinstance(stats, dict) and "rate_hz" in stats and not topic.endswith("camera_info")
+        )
+        local = (case.get("a_local") or {}).get(f"/{CAMERA}/rgb/image_raw") or {}
+        native = (case.get("a_native") or {}).get("native") or {}
+        a = f"{local.get('rate_hz', '')} Hz, {native.get('missed', '')} missed" if local else ""
+        verdict = "PASS" if case["pass"] else "FAIL"
+        lines.append(f"| {name} | {b} | {a} | {verdict if case['checks'] else 'no target'} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 s cases, an 8 s 1080p run")
@@ -357,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"\n{'PASS' if passed else 'FAIL'}: {sum(c.get('pass', True) for c in run.cases.values())}/"
                 f"{len(run.cases)} cases; report in {args.output} ({report['duration_s']} s)"
             )
+            print("\n" + markdown_table(run.cases))
             code = 0 if passed else 1
         finally:
             if hosts is not None:
