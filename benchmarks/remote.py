@@ -54,6 +54,12 @@ def environments() -> dict[str, dict[str, str]]:
             FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_multi_host.xml"),
             ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
         ),
+        # the package's single-host profile with discovery on the subnet: a node without remote:=true
+        "visible": dict(
+            base,
+            FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_large_data.xml"),
+            ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
+        ),
     }
 
 
@@ -148,18 +154,20 @@ class Run:
         self.realistic = realistic
         self.env = environments()
         self.cases: dict[str, Any] = {}
+        self.only = ""  # run only the cases whose name contains this (debugging)
         self.baseline: dict[str, Any] = {}
 
-    def measure(self, b_topics: list[str], with_host_a: bool, seconds: float | None = None) -> dict[str, Any]:
+    def measure(
+        self, b_topics: list[str], with_host_a: bool, seconds: float | None = None, b_env: str = "network"
+    ) -> dict[str, Any]:
         """B's probe, with A's local subscriber and native receiver at the same time when asked."""
         seconds = seconds or self.seconds
         hosts, env = self.hosts, self.env
         assert hosts.b is not None
         # Host B subscribing to the camera node's own topics is expected to get nothing: do not wait long.
-        connect = 15.0 if any(topic.startswith(f"/{CAMERA}/remote") for topic in b_topics) else 3.0
-        started = (
-            [("b", probe(hosts.b, env["network"], seconds, b_topics, connect_timeout=connect))] if b_topics else []
-        )
+        remote = any(topic.startswith(f"/{CAMERA}/remote") for topic in b_topics) or b_env != "network"
+        connect = 15.0 if remote else 3.0
+        started = [("b", probe(hosts.b, env[b_env], seconds, b_topics, connect_timeout=connect))] if b_topics else []
         if with_host_a:
             local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/rgb/image_raw/compressed"]
             started.append(("a_local", probe(hosts.a, env["local"], seconds, local)))
@@ -178,9 +186,12 @@ class Run:
         checks: list[tuple[str, str, str, float]],
         with_host_a: bool = False,
         seconds: float | None = None,
+        b_env: str = "network",
     ) -> None:
         """Measures a case; each check is (probe, topic or "", figure, bound): rate_hz >=, p50 <=, ..."""
-        result = self.measure(b_topics, with_host_a, seconds)
+        if self.only and self.only not in name:
+            return
+        result = self.measure(b_topics, with_host_a, seconds, b_env)
         verdicts = []
         for who, topic, figure, bound in checks:
             value = self.figure(result, who, topic, figure)
@@ -301,8 +312,7 @@ class Run:
         subscriber of the raw topics shares their writers with host A's local subscriber.
         """
         a, env = self.hosts.a, self.env
-        visible = dict(env["local"], ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET")
-        start_camera(a, visible, 1280, 720, self.realistic, self.log)
+        start_camera(a, env["visible"], 1280, 720, self.realistic, self.log)
         local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"]
         self.measure([f"{REMOTE}/rgb/image_raw/compressed"], with_host_a=False, seconds=2.0)
         self.baseline = self.measure([], with_host_a=True)
@@ -312,6 +322,7 @@ class Run:
             local,
             [],  # no target: it shows what host B gets, and what that costs host A's subscriber
             with_host_a=True,
+            b_env="visible",
         )
         self.hosts.a.stop_processes()
 
@@ -344,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 s cases, an 8 s 1080p run")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results-remote.json"))
     parser.add_argument("--no-realistic-depth", action="store_true")
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     args = parser.parse_args(argv)
     reason = missing_requirements()
     if reason is not None:
@@ -360,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             log = stack.enter_context(LOG.open("wb"))
             print(f"bench-remote: node output in {LOG}", flush=True)
             run = Run(hosts, seconds, long_seconds, not args.no_realistic_depth, log)
+            run.only = args.only
             run.run_720p()
             run.run_1080p()
             run.run_visible()
