@@ -65,6 +65,9 @@ STREAM_SCHEMAS: dict[str, type[Schema]] = {
     "points": PointCloudSchema,
 }
 _LATENCY_WINDOW = 300
+_NO_WAIT = Duration(seconds=0)
+ACK_GRACE_S = 0.1
+"""The remote bridge skips a stream's frames while a subscriber leaves one of its messages unacknowledged longer."""
 _WAIT_FOR_PUBLISHER_S = 0.2
 
 
@@ -101,7 +104,7 @@ class StreamStats:
     """What a stream did: messages published, bytes sent, conversions done, frames dropped, latencies.
 
     `dropped` counts frames the stream was due to publish but skipped (its depth encoder was still busy);
-    `link_busy`, frames the remote bridge skipped because a subscriber had not yet acknowledged the last one.
+    `link_busy`, frames the remote bridge skipped because a subscriber left a message unacknowledged too long.
     """
 
     published: int = 0
@@ -132,6 +135,7 @@ class _Stream:
         self.config = config
         self.limit = RateLimit(config.max_rate)
         self.stats = StreamStats()
+        self.unacknowledged_since: float | None = None
         qos = qos_profile(config)
         self.main: Publisher | None = None
         self.info: Publisher | None = None
@@ -159,10 +163,18 @@ class _Stream:
             self.compressed is not None and self.compressed.get_subscription_count() > 0,
         )
 
-    def acknowledged(self) -> bool:
-        """Whether every subscriber acknowledged every message sent so far (best-effort ones always have)."""
-        now = Duration(seconds=0)
-        return all(p.wait_for_all_acked(now) for p in (self.main, self.info, self.compressed) if p is not None)
+    def link_busy(self, now: float) -> bool:
+        """Whether a subscriber has left a message of this stream unacknowledged for over ACK_GRACE_S.
+
+        Best-effort subscribers never hold a message. Messages acknowledged within the grace pass freely,
+        so a link that keeps up is never throttled, whatever its round trip.
+        """
+        if all(p.wait_for_all_acked(_NO_WAIT) for p in (self.main, self.info, self.compressed) if p is not None):
+            self.unacknowledged_since = None
+            return False
+        if self.unacknowledged_since is None:
+            self.unacknowledged_since = now
+        return now - self.unacknowledged_since > ACK_GRACE_S
 
     def subscribers(self) -> int:
         return sum(p.get_subscription_count() for p in (self.main, self.info, self.compressed) if p is not None)
@@ -324,7 +336,7 @@ class Bridge:
                 if any(wanted) and stream.limit.due(soon):
                     # Remote: while the link still carries this stream's last message, skip the frame rather
                     # than queue it, so a slow link gets the newest frames at the rate it can carry.
-                    if self.config.remote and not stream.acknowledged():
+                    if self.config.remote and stream.link_busy(soon):
                         stream.stats.link_busy += 1
                         continue
                     plan[name] = wanted
