@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import threading
 import time
 from typing import Any
 
@@ -70,7 +71,7 @@ def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         rclpy.spin_once(node, timeout_sec=0.05)
-    finish = time.time()  # no rclpy shutdown: main() exits at once after the report (see there)
+    finish = time.time()
     report: dict[str, Any] = {}
     for topic, samples in arrivals.items():
         window = [s for s in samples if begin <= s[0] <= finish]
@@ -149,8 +150,14 @@ def main(argv: list[str] | None = None) -> None:
         time.sleep(args.warmup)
         report = native_probe(args.namespace, args.seconds, args.connect_timeout)
     print(json.dumps(report), flush=True)
-    # Exit without DDS teardown: it once hung for over a minute on a TCP (large-data) participant here, and
-    # this probe runs inside a simulated host whose /dev/shm goes with it.
+    # Leave DDS cleanly (so writers forget this reader at once), but give up after 5 s: the teardown of a
+    # TCP (large-data) participant once hung for over a minute here.
+    if args.mode == "ros":
+        import rclpy
+
+        teardown = threading.Thread(target=rclpy.try_shutdown, daemon=True)
+        teardown.start()
+        teardown.join(5.0)
     os._exit(0)
 
 

@@ -68,6 +68,8 @@ _LATENCY_WINDOW = 300
 _NO_WAIT = Duration(seconds=0)
 ACK_GRACE_S = 0.1
 """The remote bridge skips a stream's frames while a subscriber leaves one of its messages unacknowledged longer."""
+ACK_GIVE_UP_S = 1.0
+"""... but not for longer than this: a subscriber that stopped acknowledging altogether must not stall the others."""
 _WAIT_FOR_PUBLISHER_S = 0.2
 
 
@@ -167,14 +169,16 @@ class _Stream:
         """Whether a subscriber has left a message of this stream unacknowledged for over ACK_GRACE_S.
 
         Best-effort subscribers never hold a message. Messages acknowledged within the grace pass freely,
-        so a link that keeps up is never throttled, whatever its round trip.
+        so a link that keeps up is never throttled, whatever its round trip. Past ACK_GIVE_UP_S the
+        subscriber is taken for gone (crashed, unplugged: DDS notices only when its lease expires) and
+        frames flow again, so it cannot stall the stream for the others.
         """
         if all(p.wait_for_all_acked(_NO_WAIT) for p in (self.main, self.info, self.compressed) if p is not None):
             self.unacknowledged_since = None
             return False
         if self.unacknowledged_since is None:
             self.unacknowledged_since = now
-        return now - self.unacknowledged_since > ACK_GRACE_S
+        return ACK_GRACE_S < now - self.unacknowledged_since <= ACK_GIVE_UP_S
 
     def subscribers(self) -> int:
         return sum(p.get_subscription_count() for p in (self.main, self.info, self.compressed) if p is not None)
