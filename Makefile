@@ -38,7 +38,7 @@ bench-quick: $(STAMP)
 	$(RUN) $(PY) -m benchmarks.run --quick
 
 # Camera topics to another machine: two simulated hosts (network + mount namespaces, a veth pair shaped to
-# 1 Gbit/s) built by the benchmark itself; needs root. Writes benchmarks/results-remote.json (about 4 minutes;
+# 1 Gbit/s) built by the benchmark itself; needs root. Writes benchmarks/results-remote.json (about 5 minutes;
 # BENCH_REMOTE_ARGS=--quick: about 90 s).
 bench-remote: $(STAMP)
 	command -v ip >/dev/null && command -v tc >/dev/null || [ "$$(id -u)" != 0 ] || \

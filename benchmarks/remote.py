@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     if reason is not None:
         print(f"bench-remote: cannot build two hosts: {reason}", file=sys.stderr)
         return 2
-    seconds, long_seconds = (3.0, 8.0) if args.quick else (10.0, 60.0)
+    seconds, long_seconds = (3.0, 8.0) if args.quick else (8.0, 60.0)
     started = time.time()
     hosts = None
     code = 1
