@@ -39,7 +39,7 @@ bench-quick: $(STAMP)
 
 # Camera topics to another machine: two simulated hosts (network + mount namespaces, a veth pair shaped to
 # 1 Gbit/s) built by the benchmark itself; needs root. Writes benchmarks/results-remote.json (about 5 minutes;
-# BENCH_REMOTE_ARGS=--quick: about 2 minutes; it also writes benchmarks/results-remote.json unless --output).
+# BENCH_REMOTE_ARGS=--quick: about 2 minutes, writes benchmarks/results-remote-quick.json).
 bench-remote: $(STAMP)
 	command -v ip >/dev/null && command -v tc >/dev/null || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }

@@ -353,7 +353,7 @@ def markdown_table(cases: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 s cases, an 8 s 1080p run")
-    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results-remote.json"))
+    parser.add_argument("--output", default="", help="default: benchmarks/results-remote[-quick].json")
     parser.add_argument("--no-realistic-depth", action="store_true")
     parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     args = parser.parse_args(argv)
@@ -362,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench-remote: cannot build two hosts: {reason}", file=sys.stderr)
         return 2
     seconds, long_seconds = (3.0, 8.0) if args.quick else (8.0, 60.0)
+    output = args.output or str(ROOT / "benchmarks" / f"results-remote{'-quick' if args.quick else ''}.json")
     started = time.time()
     hosts = None
     code = 1
@@ -388,10 +389,10 @@ def main(argv: list[str] | None = None) -> int:
                 "pass": passed,
                 "duration_s": round(time.time() - started, 1),
             }
-            Path(args.output).write_text(json.dumps(report, indent=1) + "\n")
+            Path(output).write_text(json.dumps(report, indent=1) + "\n")
             print(
                 f"\n{'PASS' if passed else 'FAIL'}: {sum(c.get('pass', True) for c in run.cases.values())}/"
-                f"{len(run.cases)} cases; report in {args.output} ({report['duration_s']} s)"
+                f"{len(run.cases)} cases; report in {output} ({report['duration_s']} s)"
             )
             print("\n" + markdown_table(run.cases))
             code = 0 if passed else 1
