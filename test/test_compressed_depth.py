@@ -289,3 +289,18 @@ def test_rvl_stream_describing_too_many_pixels_is_rejected() -> None:
 def test_encoder_rejects_what_it_cannot_encode(depth: np.ndarray, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         encode_compressed_depth(depth, **kwargs)
+
+
+def test_rvl_runs_longer_than_two_million_pixels_round_trip_with_the_exact_length() -> None:
+    # Run lengths of 2**21 and more need 8 nibbles each: two of them side by side fill a whole 64-bit word.
+    zeros, nonzeros = 2**21 + 5, 2**21 + 3
+    pixels = np.zeros((1, zeros + nonzeros), np.uint16)
+    pixels[0, zeros:] = 1234
+    payload = rvl_encode(pixels)
+
+    def nibbles(number: int) -> int:
+        return max(1, -(-number.bit_length() // 3))
+
+    stream = nibbles(zeros) + nibbles(nonzeros) + nibbles(2 * 1234) + (nonzeros - 1)
+    assert len(payload) == 8 + 4 * -(-stream // 8)
+    np.testing.assert_array_equal(rvl_decode(payload), pixels)

@@ -136,7 +136,7 @@ def _realistic_depths(depth: np.ndarray, focal: float, baseline: float, count: i
         error = _DISPARITY_NOISE_PX[0] * rng.standard_normal(depth.shape) + _DISPARITY_NOISE_PX[1] * smooth
         noisy = (focal * baseline / np.maximum(disparity + error, 1e-3)).astype(np.float32)
         holes = grown | (blobs + 0.3 * rng.standard_normal(depth.shape) > 1.9)
-        holes |= rng.random(depth.shape) < 0.005 + 0.1 * np.clip(depth - 3.5, 0.0, 1.0)
+        holes |= rng.random(depth.shape) < 0.005 + 0.1 * np.clip((depth - 2.2) / 0.4, 0.0, 1.0)  # far: fewer matches
         noisy[holes] = np.nan
         maps.append(noisy)
     return maps

@@ -292,12 +292,11 @@ def _count_codes(counts: np.ndarray, delta_codes: np.ndarray) -> np.ndarray:
     return delta_codes[(counts >> 1) ^ -(counts & 1)]
 
 
-def _lay_codes(codes: np.ndarray, words: np.ndarray, offset: int) -> int:
-    """ORs codes (nibbles | count << 56, at most 16 nibbles; overwritten) into 64-bit words from nibble `offset` on.
+def _lay_codes(codes: np.ndarray, counts: np.ndarray, words: np.ndarray, offset: int) -> int:
+    """ORs codes (at most 16 nibbles each, `counts` uint8; overwritten) into 64-bit words from nibble `offset` on.
 
     Returns the nibble offset after the last code.
     """
-    counts = codes.view(np.uint8)[7::8]
     end = np.cumsum(counts, dtype=np.uint32)
     end += np.uint32(offset)
     start = end - counts
@@ -310,7 +309,6 @@ def _lay_codes(codes: np.ndarray, words: np.ndarray, offset: int) -> int:
     spill = lasts[end[lasts] > (word[lasts] + 1) * 16]
     align = np.subtract(np.uint8(16), counts)
     align <<= np.uint8(2)
-    codes &= _CODE_MASK  # clears the counts viewed above
     codes <<= align  # first nibble at the top of the 64 bits
     column <<= 2
     placed = codes >> column
@@ -324,17 +322,11 @@ def _lay_codes(codes: np.ndarray, words: np.ndarray, offset: int) -> int:
     return int(end[-1])
 
 
-def _pair_codes(codes: np.ndarray) -> np.ndarray:
-    """Joins codes two by two (each at most 8 nibbles; an even number of them), halving the work of laying them out."""
-    counts = codes.view(np.uint8)
-    first_counts, second_counts = counts[7::16], counts[15::16]
-    joined_counts = (first_counts + second_counts).astype(np.uint64)
-    shifts = (second_counts << np.uint8(2)).astype(np.uint64)
-    codes &= _CODE_MASK  # clears the counts viewed above
-    joined = codes[0::2] << shifts
+def _pair_codes(codes: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Joins codes two by two (an even number of them, at most 16 nibbles a pair): half the work to lay them out."""
+    joined = codes[0::2] << (counts[1::2] << np.uint8(2))
     joined |= codes[1::2]
-    joined |= joined_counts << _COUNT_SHIFT
-    return joined
+    return joined, counts[0::2] + counts[1::2]
 
 
 def rvl_encode(pixels: np.ndarray) -> bytes:
@@ -382,8 +374,8 @@ def rvl_encode(pixels: np.ndarray) -> bytes:
             previous = last
         pairs = end_pair - first_pair
         size = 2 * pairs + values.size
-        padded = np.empty(size + size % 2, np.uint64)
-        padded[size:] = 0  # an empty code (no nibbles) to pair the last one with
+        padded = np.empty(size + (-size) % 4, np.uint64)
+        padded[size:] = 0  # empty codes (no nibbles) to group the last ones with
         codes = padded[:size]
         if pairs:
             heads = 2 * np.arange(pairs) + (values_before_pair[first_pair:end_pair] - values_done)
@@ -397,7 +389,15 @@ def rvl_encode(pixels: np.ndarray) -> bytes:
             codes[:] = delta_codes[values]
         values_done += values.size
         if size:
-            offset = _lay_codes(_pair_codes(padded) if pairable else codes, words, offset)
+            counts = (padded >> _COUNT_SHIFT).astype(np.uint8)
+            padded &= _CODE_MASK
+            if not pairable:
+                offset = _lay_codes(codes, counts[:size], words, offset)
+                continue
+            paired, paired_counts = _pair_codes(padded, counts)
+            if int(paired_counts.max()) <= 8:  # small deltas only: join again, four codes in one
+                paired, paired_counts = _pair_codes(paired, paired_counts)
+            offset = _lay_codes(paired, paired_counts, words, offset)
     used = words[: -(-offset // 16)]
     # 64-bit words hold 16 nibbles, first one on top; the plugin's 32-bit little-endian words hold 8 each.
     swapped = (used << _U64(32)) | (used >> _U64(32))
@@ -476,19 +476,26 @@ def rvl_decode(payload: Buffer) -> np.ndarray:
 
 
 def _rvl_heads(numbers: np.ndarray, pixel_count: int, width: int, height: int) -> np.ndarray:
-    """Indices of the (zeros, non-zeros) pairs in an RVL number stream: one Python step per pair."""
-    stream = np.ascontiguousarray(numbers, dtype=np.int64).data
-    number_count = len(stream)
-    heads = []
+    """Indices of the (zeros, non-zeros) pairs in an RVL number stream: one short Python step per pair."""
+    count = numbers.size
+    if count < 2:
+        raise ValueError(f"malformed RVL image: the stream ends before the first of {width}x{height} pixels")
+    numbers = numbers.astype(np.int64, copy=False)
+    # For every index as if it held a pair: where the next pair starts, and how many pixels this one covers.
+    following = np.arange(2, count + 1, dtype=np.int64) + numbers[1:]
+    covered = numbers[:-1] + numbers[1:]
+    next_head, pixels = following.data, covered.data
+    heads: list[int] = []
+    append = heads.append
     head = decoded = 0
     while decoded < pixel_count:
-        if head + 1 >= number_count:
+        if head >= count - 1:
             raise ValueError(f"malformed RVL image: the stream ends after {decoded} of {width}x{height} pixels")
-        heads.append(head)
-        decoded += stream[head] + stream[head + 1]
-        head += 2 + stream[head + 1]
-        if head > number_count:
-            raise ValueError(f"malformed RVL image: the stream ends after {decoded} of {width}x{height} pixels")
+        append(head)
+        decoded += pixels[head]
+        head = next_head[head]
+    if head > count:
+        raise ValueError(f"malformed RVL image: the stream ends after {decoded} of {width}x{height} pixels")
     if decoded != pixel_count:
         raise ValueError(f"malformed RVL image: the stream describes {decoded} pixels, expected {width}x{height}")
     return np.array(heads, np.int64)
