@@ -301,8 +301,9 @@ class Run:
             with_host_a=True,
             seconds=self.long_seconds,
         )
-        growth = self.figure(self.cases["remote raw rgb 1080p (cannot fit)"], "b", raw, "latency_growth_ms")
-        print(f"    latency growth over the run (p50 last third - first third): {growth} ms (target: none)")
+        if "remote raw rgb 1080p (cannot fit)" in self.cases:
+            growth = self.figure(self.cases["remote raw rgb 1080p (cannot fit)"], "b", raw, "latency_growth_ms")
+            print(f"    latency growth over the run (p50 last third - first third): {growth} ms (target: none)")
         self.hosts.a.stop_processes()
 
     def run_visible(self) -> None:

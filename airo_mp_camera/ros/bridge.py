@@ -66,9 +66,13 @@ STREAM_SCHEMAS: dict[str, type[Schema]] = {
 }
 _LATENCY_WINDOW = 300
 _NO_WAIT = Duration(seconds=0)
-ACK_GRACE_S = 0.1
+ACK_GRACE_S = 0.25
 """The remote bridge skips a stream's frames while a subscriber leaves one of its messages unacknowledged longer."""
 ACK_GIVE_UP_S = 1.0
+GATED_BYTES = 1_000_000
+"""Only streams whose frames are larger are held back for acknowledgements: raw images and full clouds, which
+can fill a link. Fast DDS asks subscribers to acknowledge once a socket buffer's worth (4 MB) has been sent, so
+the acknowledgements of small messages come late, and holding them back would throttle a link that keeps up."""
 """... but not for longer than this: a subscriber that stopped acknowledging altogether must not stall the others."""
 _WAIT_FOR_PUBLISHER_S = 0.2
 
@@ -138,6 +142,7 @@ class _Stream:
         self.limit = RateLimit(config.max_rate)
         self.stats = StreamStats()
         self.unacknowledged_since: float | None = None
+        self.last_bytes = 0  # size of the stream's last frame, all its topics
         qos = qos_profile(config)
         self.main: Publisher | None = None
         self.info: Publisher | None = None
@@ -340,7 +345,7 @@ class Bridge:
                 if any(wanted) and stream.limit.due(soon):
                     # Remote: while the link still carries this stream's last message, skip the frame rather
                     # than queue it, so a slow link gets the newest frames at the rate it can carry.
-                    if self.config.remote and stream.link_busy(soon):
+                    if self.config.remote and stream.last_bytes > GATED_BYTES and stream.link_busy(soon):
                         stream.stats.link_busy += 1
                         continue
                     plan[name] = wanted
@@ -384,6 +389,7 @@ class Bridge:
             if info and stream.info is not None:
                 stream.info.publish(self._camera_info(receiver, right, stream_header))
             stream.stats.bytes += sent
+            stream.last_bytes = sent
             stream.stats.published += 1
             stream.stats.latencies.append(self._clock() - captured)
 
