@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN := tools/isolated
 
-.PHONY: venv demo test lint bench bench-quick bench-peers soak clean test-compat
+.PHONY: venv demo test lint bench bench-quick bench-peers bench-remote soak clean test-compat
 
 $(STAMP): requirements.txt constraints.txt setup.py setup.cfg
 	command -v ffmpeg >/dev/null || [ "$$(id -u)" != 0 ] || \
@@ -59,6 +59,14 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(RUN) $(PY) -m benchmarks.run --quick
+
+# Camera topics to another machine: two simulated hosts (network + mount namespaces, a veth pair shaped to
+# 1 Gbit/s) built by the benchmark itself; needs root. Writes benchmarks/results-remote.json (about 5 minutes;
+# BENCH_REMOTE_ARGS=--quick: about 2 minutes, writes benchmarks/results-remote-quick.json).
+bench-remote: $(STAMP)
+	command -v ip >/dev/null && command -v tc >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
+	$(RUN) $(PY) -m benchmarks.remote $(BENCH_REMOTE_ARGS)
 
 # The peer (airo-camera-toolkit from PyPI, with open3d) in its own venv, so that it never touches .venv.
 PEERS ?= .venv-peers

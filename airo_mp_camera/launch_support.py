@@ -125,6 +125,13 @@ CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument(
         "bag_topic_prefix", "", "Camera to replay when the bag holds several, e.g. /zed/zed_node; empty: its one."
     ),
+    LaunchArgument(
+        "remote",
+        "false",
+        "Also serve other machines: a remote-facing bridge process with compressed topics under "
+        "/<camera_name>/remote/; the camera node's own topics then stay on this host (config/fastdds_host_only.xml).",
+        kind="bool",
+    ),
     LaunchArgument("enable_depth", "true", "Publish depth/image_raw.", kind="bool"),
     LaunchArgument("enable_pointcloud", "true", "Publish points.", kind="bool"),
     LaunchArgument("enable_right", "false", "Publish the right view.", kind="bool"),

@@ -6,8 +6,9 @@
     ros2 launch airo_mp_camera zed.launch.py camera_type:=replay bag_path:=/path/to/bag   # also ZED, RealSense bags
 
 Topics: /<camera_name>/rgb/image_raw, rgb/camera_info, depth/image_raw, depth/camera_info, points, right/...,
-confidence/image_raw and <image>/compressed. Controllers read the shared-memory namespace <camera_name>
-with the native receivers (e.g. MultiprocessRGBDReceiver("<camera_name>")).
+confidence/image_raw and <image>/compressed; with remote:=true also /<camera_name>/remote/... (other machines).
+Controllers read the shared-memory namespace <camera_name> with the native receivers
+(e.g. MultiprocessRGBDReceiver("<camera_name>")).
 The Fast DDS large-data profile (config/fastdds_large_data.xml) is applied to every process started here;
 give it to rviz2 and ros2 bag too (see the README).
 
@@ -105,6 +106,13 @@ def _camera(context: LaunchContext) -> list:
         "rerun.rrd_path": args["rerun_rrd_path"],
         "recording.start_on_launch": args["record"],
         "recording.directory": args["recording_directory"],
+        "remote.enable": args["remote"],
+    }
+    # With remote:=true, other machines are served by the remote bridge only: the node's own participant
+    # stays on this host, so no remote subscriber can slow its writers (see the README, "From another machine").
+    host_only = {
+        "FASTDDS_DEFAULT_PROFILES_FILE": os.path.join(SHARE, "config", "fastdds_host_only.xml"),
+        "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
     }
     profile = args["fastdds_profile"] or os.path.join(SHARE, "config", "fastdds_large_data.xml")
     camera = Node(
@@ -114,6 +122,7 @@ def _camera(context: LaunchContext) -> list:
         output="screen",
         emulate_tty=True,
         parameters=[config_file, overrides],
+        additional_env=host_only if args["remote"] else None,
     )
     actions: list = [
         SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", profile),

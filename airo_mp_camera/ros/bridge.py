@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -41,6 +42,7 @@ from airo_mp_camera.pipeline.schemas import (
     Schema,
     StereoRGBSchema,
 )
+from airo_mp_camera.ros.depth_encoder import DepthEncoderWorker
 from airo_mp_camera.ros.messages import (
     CompressedImageBuilder,
     DepthMillimetreBuilder,
@@ -63,6 +65,15 @@ STREAM_SCHEMAS: dict[str, type[Schema]] = {
     "points": PointCloudSchema,
 }
 _LATENCY_WINDOW = 300
+_NO_WAIT = Duration(seconds=0)
+ACK_GRACE_S = 0.25
+"""The remote bridge skips a stream's frames while a subscriber leaves one of its messages unacknowledged longer."""
+ACK_GIVE_UP_S = 1.0
+GATED_BYTES = 1_000_000
+"""Only streams whose frames are larger are held back for acknowledgements: raw images and full clouds, which
+can fill a link. Fast DDS asks subscribers to acknowledge once a socket buffer's worth (4 MB) has been sent, so
+the acknowledgements of small messages come late, and holding them back would throttle a link that keeps up."""
+"""... but not for longer than this: a subscriber that stopped acknowledging altogether must not stall the others."""
 _WAIT_FOR_PUBLISHER_S = 0.2
 
 
@@ -96,10 +107,18 @@ class RateLimit:
 
 @dataclass
 class StreamStats:
-    """What a stream did: messages published, conversions done, and capture-to-publish latencies."""
+    """What a stream did: messages published, bytes sent, conversions done, frames dropped, latencies.
+
+    `dropped` counts frames the stream was due to publish but skipped (its depth encoder was still busy);
+    `link_busy`, frames the remote bridge skipped because a subscriber left a message unacknowledged too long.
+    """
 
     published: int = 0
     converted: int = 0
+    bytes: int = 0
+    encoded_bytes: int = 0  # written by the depth encoder's thread only
+    dropped: int = 0
+    link_busy: int = 0
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=_LATENCY_WINDOW))
 
     def latency_p50_ms(self) -> float:
@@ -111,33 +130,60 @@ class BridgeReceiver(RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin, Ste
 
 
 class _Stream:
-    """The topics of one stream: the image (or cloud), its camera_info, and a compressed twin for images."""
+    """The topics of one stream: the image (or cloud), its camera_info, and a compressed twin for images.
+
+    The compressed twin of rgb and right is `<image>/compressed`; of depth, `<image>/compressedDepth`.
+    The remote bridge creates the uncompressed topic only when asked for (`config.raw`).
+    """
 
     def __init__(self, node: Node, name: str, config: StreamConfig, compressed: bool) -> None:
         self.name = name
         self.config = config
         self.limit = RateLimit(config.max_rate)
         self.stats = StreamStats()
+        self.unacknowledged_since: float | None = None
+        self.last_bytes = 0  # size of the stream's last frame, all its topics
         qos = qos_profile(config)
-        self.main: Publisher
+        self.main: Publisher | None = None
         self.info: Publisher | None = None
         self.compressed: Publisher | None = None
         if name == "points":
             self.main = node.create_publisher(PointCloud2, "~/points", qos)
             return
-        self.main = node.create_publisher(Image, f"~/{name}/image_raw", qos)
+        if config.raw:
+            self.main = node.create_publisher(Image, f"~/{name}/image_raw", qos)
         if name != "confidence":
             self.info = node.create_publisher(CameraInfo, f"~/{name}/camera_info", qos)
         if compressed:
-            self.compressed = node.create_publisher(CompressedImage, f"~/{name}/image_raw/compressed", qos)
+            suffix = "compressedDepth" if name == "depth" else "compressed"
+            self.compressed = node.create_publisher(CompressedImage, f"~/{name}/image_raw/{suffix}", qos)
+
+    def topics(self) -> list[str]:
+        """The names of this stream's topics."""
+        return [p.topic_name for p in (self.main, self.info, self.compressed) if p is not None]
 
     def wanted(self) -> tuple[bool, bool, bool]:
         """Whether the main topic, camera_info and the compressed topic have subscribers."""
         return (
-            self.main.get_subscription_count() > 0,
+            self.main is not None and self.main.get_subscription_count() > 0,
             self.info is not None and self.info.get_subscription_count() > 0,
             self.compressed is not None and self.compressed.get_subscription_count() > 0,
         )
+
+    def link_busy(self, now: float) -> bool:
+        """Whether a subscriber has left a message of this stream unacknowledged for over ACK_GRACE_S.
+
+        Best-effort subscribers never hold a message. Messages acknowledged within the grace pass freely,
+        so a link that keeps up is never throttled, whatever its round trip. Past ACK_GIVE_UP_S the
+        subscriber is taken for gone (crashed, unplugged: DDS notices only when its lease expires) and
+        frames flow again, so it cannot stall the stream for the others.
+        """
+        if all(p.wait_for_all_acked(_NO_WAIT) for p in (self.main, self.info, self.compressed) if p is not None):
+            self.unacknowledged_since = None
+            return False
+        if self.unacknowledged_since is None:
+            self.unacknowledged_since = now
+        return ACK_GRACE_S < now - self.unacknowledged_since <= ACK_GIVE_UP_S
 
     def subscribers(self) -> int:
         return sum(p.get_subscription_count() for p in (self.main, self.info, self.compressed) if p is not None)
@@ -157,13 +203,14 @@ class Bridge:
         self.config = config
         self._clock = clock
         self.streams = {
-            name: _Stream(node, name, stream, compressed=name in ("rgb", "right"))
+            name: _Stream(node, name, stream, compressed=name in ("rgb", "right", "depth"))
             for name, stream in config.streams.items()
             if stream.enabled
         }
+        self._depth_encoder: DepthEncoderWorker | None = None
         self._images = {name: ImageBuilder() for name in self.streams}
         self._depth_mm = DepthMillimetreBuilder()
-        self._cloud = PointCloudBuilder()
+        self._cloud = PointCloudBuilder(xyz_only=config.points_xyz_only)
         self._compressors: dict[str, CompressedImageBuilder] = {}
         self._receiver: BridgeReceiver | None = None
         self._available: set[str] = set()
@@ -189,6 +236,8 @@ class Bridge:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if self._depth_encoder is not None:
+            self._depth_encoder.stop()
         if self._receiver is not None:
             self._receiver.close()
             self._receiver = None
@@ -296,6 +345,11 @@ class Bridge:
             if name in self._available:
                 wanted = stream.wanted()
                 if any(wanted) and stream.limit.due(soon):
+                    # Remote: while the link still carries this stream's last message, skip the frame rather
+                    # than queue it, so a slow link gets the newest frames at the rate it can carry.
+                    if self.config.remote and stream.last_bytes > GATED_BYTES and stream.link_busy(soon):
+                        stream.stats.link_busy += 1
+                        continue
                     plan[name] = wanted
         return plan
 
@@ -320,15 +374,24 @@ class Bridge:
             right = name == "right"
             stream_header = header(captured, self.config.right_frame) if right else frame_header
             stream.stats.converted += 1
-            if main:
-                stream.main.publish(self._main_message(name, receiver, stream_header))
+            sent = 0
+            if main and stream.main is not None:
+                message = self._main_message(name, receiver, stream_header)
+                stream.main.publish(message)
+                sent += len(message.data)
             if compressed and stream.compressed is not None:
-                view = "right" if right else "left"
-                stream.compressed.publish(
-                    self._compressor(name).build(receiver.retrieve_rgb_image_as_int(view), stream_header)
-                )
+                if name == "depth":  # encoded on the worker thread, which publishes and counts it
+                    if not self._depth_worker(stream).submit(receiver.retrieve_depth_map(), stream_header):
+                        stream.stats.dropped += 1
+                else:
+                    view = "right" if right else "left"
+                    message = self._compressor(name).build(receiver.retrieve_rgb_image_as_int(view), stream_header)
+                    stream.compressed.publish(message)
+                    sent += len(message.data)
             if info and stream.info is not None:
                 stream.info.publish(self._camera_info(receiver, right, stream_header))
+            stream.stats.bytes += sent
+            stream.last_bytes = sent
             stream.stats.published += 1
             stream.stats.latencies.append(self._clock() - captured)
 
@@ -348,7 +411,8 @@ class Bridge:
         assert cloud.colors is not None
         width, height = receiver.resolution
         organized = (height, width) if self.config.points_organized and len(cloud.points) == width * height else None
-        return self._cloud.build(cloud.points, cloud.colors, stream_header, organized)
+        decimation = self.config.points_decimation if organized is not None else 1
+        return self._cloud.build(cloud.points, cloud.colors, stream_header, organized, decimation=decimation)
 
     def _camera_info(self, receiver: BridgeReceiver, right: bool, stream_header: Header) -> CameraInfo:
         width, height = receiver.resolution
@@ -357,6 +421,24 @@ class Bridge:
             return camera_info(receiver.intrinsics_matrix(), distortion, width, height, stream_header)
         baseline = float(receiver.pose_of_right_view_in_left_view[0, 3])
         return camera_info(receiver.intrinsics_matrix("right"), distortion, width, height, stream_header, baseline)
+
+    def _depth_worker(self, stream: _Stream) -> DepthEncoderWorker:
+        if self._depth_encoder is None:
+            assert stream.compressed is not None
+            stats = stream.stats
+
+            def count(nbytes: int, _header: Header) -> None:
+                stats.encoded_bytes += nbytes
+
+            self._depth_encoder = DepthEncoderWorker(
+                stream.compressed,
+                self.config.depth_encoding,
+                self.config.depth_codec,
+                self.config.depth_max,
+                self.config.depth_quantization,
+                on_published=count,
+            )
+        return self._depth_encoder
 
     def _compressor(self, name: str) -> CompressedImageBuilder:
         if name not in self._compressors:

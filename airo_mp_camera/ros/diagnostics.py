@@ -1,4 +1,4 @@
-"""/diagnostics for a bridged camera: grab rate, bridged rate per stream, latency, drops, publisher alive."""
+"""/diagnostics for a bridged camera: grab rate, per stream rate, bandwidth, subscribers, latency, drops."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class DiagnosticsReporter:
         self._last_time = time.monotonic()
         self._last_frames = 0
         self._last_published = {stream: 0 for stream in bridge.streams}
+        self._last_bytes = {stream: 0 for stream in bridge.streams}
 
     def report(self) -> DiagnosticArray:
         now = time.monotonic()
@@ -49,13 +50,18 @@ class DiagnosticsReporter:
         ]
         for name, stream in bridge.streams.items():
             stats = stream.stats
+            sent = stats.bytes + stats.encoded_bytes
             values += [
                 (f"{name} rate (Hz)", f"{(stats.published - self._last_published[name]) / elapsed:.2f}"),
+                (f"{name} bandwidth (Mbit/s)", f"{(sent - self._last_bytes[name]) * 8e-6 / elapsed:.2f}"),
                 (f"{name} latency p50 (ms)", f"{stats.latency_p50_ms():.2f}"),
                 (f"{name} converted", str(stats.converted)),
+                (f"{name} dropped (encoder busy)", str(stats.dropped)),
+                (f"{name} skipped (link busy)", str(stats.link_busy)),
                 (f"{name} subscribers", str(stream.subscribers())),
             ]
             self._last_published[name] = stats.published
+            self._last_bytes[name] = sent
         self._last_time, self._last_frames = now, frames
         extra_error = None
         if self.extra is not None:

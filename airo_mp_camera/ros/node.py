@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -32,13 +33,24 @@ from airo_mp_camera.ros.parameters import (
     BRIDGE_SPECS,
     CAMERA_SPECS,
     CONSUMER_SPECS,
+    REMOTE_SPECS,
     BridgeConfig,
     CameraConfig,
     ParameterError,
     ParameterSpec,
     bridge_config,
     camera_config,
+    check_all,
     check_unknown,
+    remote_bridge_config,
+)
+from airo_mp_camera.ros.remote import (
+    RemoteBridgeProcess,
+    die_with_parent,
+    lower_priority,
+    package_config,
+    parent_gone,
+    socket_buffer_warnings,
 )
 
 CAMERA_CLASSES = {
@@ -61,10 +73,13 @@ def camera_class(camera_type: str) -> type:
     return camera_cls
 
 
-def publisher_schemas(config: BridgeConfig) -> list[Schema]:
-    """What the hosted publisher writes: metadata and RGB always, the rest as the bridge's streams ask."""
+def publisher_schemas(config: BridgeConfig, remote: BridgeConfig | None = None) -> list[Schema]:
+    """What the hosted publisher writes: metadata and RGB always, the rest as the bridges' streams ask."""
     schemas: list[Schema] = [CameraSchema(), RGBSchema()]
-    schemas += [STREAM_SCHEMAS[name]() for name, stream in config.streams.items() if stream.enabled and name != "rgb"]
+    names = [name for name, stream in config.streams.items() if stream.enabled and name != "rgb"]
+    if remote is not None:
+        names += [name for name, stream in remote.streams.items() if stream.enabled and name not in names]
+    schemas += [STREAM_SCHEMAS[name]() for name in names if name != "rgb"]
     return schemas
 
 
@@ -78,17 +93,34 @@ class CameraBridgeNode(Node):
 
     def __init__(self, node_name: str, host_camera: bool) -> None:
         super().__init__(node_name)
-        specs = BRIDGE_SPECS + CONSUMER_SPECS + (CAMERA_SPECS if host_camera else ())
+        specs = BRIDGE_SPECS + REMOTE_SPECS + CONSUMER_SPECS + (CAMERA_SPECS if host_camera else ())
         check_unknown(getattr(self, "_parameter_overrides", {}).keys(), specs)
         values = self._declare(specs)
+        remote_values = check_all(REMOTE_SPECS, values)
+        # bridge_node with remote.enable is the remote-facing bridge itself (node `remote` in the camera's
+        # namespace, its names defaulting to the camera's); camera_node with remote.enable starts one.
+        self.remote_mode = bool(remote_values["remote.enable"]) and not host_camera
         self.consumer_values = {spec.name: spec.check(values[spec.name]) for spec in CONSUMER_SPECS}
-        self.bridge_config = bridge_config(values, self.get_name())
+        if self.remote_mode:
+            if parent_gone():
+                raise SystemExit(0)
+            lower_priority(int(remote_values["remote.nice"]))  # remote streams give way to local consumers
+            default_name = self.get_namespace().strip("/").rsplit("/", 1)[-1] or self.get_name()
+            self.bridge_config = remote_bridge_config(values, default_name)
+            self.consumer_values = {spec.name: spec.default for spec in CONSUMER_SPECS}
+        else:
+            self.bridge_config = bridge_config(values, self.get_name())
         self.camera_config: CameraConfig | None = camera_config(values) if host_camera else None
         self.publisher: CameraPublisher | None = None
         self.camera_restarts = 0
         self._camera_error: str | None = None
         self.bridge: Bridge | None = None
         self.consumers: ConsumerControl | None = None
+        self.remote: RemoteBridgeProcess | None = None
+        self._remote_config = (
+            remote_bridge_config(values, self.get_name()) if host_camera and remote_values["remote.enable"] else None
+        )
+        self._warn_socket_buffers()
         if self.camera_config is not None:
             self._camera_cls = camera_class(self.camera_config.camera_type)
             self.bridge_config = self._without_unavailable_streams(self.bridge_config, self.camera_config)
@@ -97,13 +129,21 @@ class CameraBridgeNode(Node):
             if self.camera_config is not None:
                 self.create_timer(_WATCH_PERIOD_S, self._watch_camera)
             self.bridge = Bridge(self, self.bridge_config)
-            self.diagnostics = DiagnosticsReporter(
-                self.bridge, f"{self.get_name()}: shared-memory camera", self._camera_state
+            status_name = (
+                f"{self.get_fully_qualified_name().lstrip('/')}: remote bridge"
+                if self.remote_mode
+                else f"{self.get_name()}: shared-memory camera"
             )
+            self.diagnostics = DiagnosticsReporter(self.bridge, status_name, self._camera_state)
             self._diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
             self.create_timer(self.bridge_config.diagnostics_period, self._publish_diagnostics)
             self.bridge.start()
-            self.consumers = ConsumerControl(self, self.bridge_config, self.consumer_values)
+            if not self.remote_mode:
+                self.consumers = ConsumerControl(self, self.bridge_config, self.consumer_values)
+            if host_camera and remote_values["remote.enable"]:
+                self._start_remote(values, remote_values)
+            if self.remote_mode:
+                self.create_timer(_WATCH_PERIOD_S, self._watch_parent)
         except BaseException:
             self.close()
             raise
@@ -145,10 +185,51 @@ class CameraBridgeNode(Node):
     def _summary(self) -> str:
         streams = [name for name, stream in self.bridge_config.streams.items() if stream.enabled]
         hosted = f"hosting a {self.camera_config.camera_type} camera, " if self.camera_config else ""
+        remote = f"; remote bridge pid {self.remote.pid}" if self.remote is not None else ""
+        kind = "remote-facing bridge of" if self.remote_mode else "bridging"
         return (
-            f"{hosted}bridging shared-memory namespace '{self.bridge_config.namespace}' "
-            f"to {self.get_namespace().rstrip('/')}/{self.get_name()}: streams {', '.join(streams)}"
+            f"{hosted}{kind} shared-memory namespace '{self.bridge_config.namespace}' "
+            f"to {self.get_namespace().rstrip('/')}/{self.get_name()}: streams {', '.join(streams)}{remote}"
         )
+
+    # ------------------------------------------------------------------------------ remote bridge
+    def _warn_socket_buffers(self) -> None:
+        profile = os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE", "")
+        for warning in socket_buffer_warnings(profile) if profile else []:
+            self.get_logger().warning(warning)
+
+    def _start_remote(self, values: dict[str, Any], remote_values: dict[str, Any]) -> None:
+        """Starts the remote-facing bridge process: node `remote` in this node's namespace, this namespace."""
+        parameters = {spec.name: spec.check(values[spec.name]) for spec in BRIDGE_SPECS + REMOTE_SPECS}
+        parameters["namespace"] = self.bridge_config.namespace
+        parameters["camera_name"] = self.bridge_config.camera_name
+        if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "") != "LOCALHOST":
+            self.get_logger().warning(
+                "remote.enable is true but this node's own topics are visible to other machines "
+                "(ROS_AUTOMATIC_DISCOVERY_RANGE is not LOCALHOST): a remote subscriber of them shares their writers "
+                "with the local subscribers and can slow them. Run this node with ROS_AUTOMATIC_DISCOVERY_RANGE="
+                "LOCALHOST and FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_host_only.xml (the launch files' "
+                "remote:=true does)."
+            )
+        profile = str(remote_values["remote.fastdds_profile"]) or package_config("fastdds_multi_host.xml")
+        for warning in socket_buffer_warnings(profile):
+            self.get_logger().warning(warning)
+        self.remote = RemoteBridgeProcess(
+            parameters, self.get_fully_qualified_name(), profile, str(remote_values["remote.discovery_range"])
+        )
+        self.remote.start()
+        self.create_timer(_WATCH_PERIOD_S, self._watch_remote)
+
+    def _watch_remote(self) -> None:
+        if self.remote is not None:
+            message = self.remote.watch()
+            if message is not None:
+                self.get_logger().error(message)
+
+    def _watch_parent(self) -> None:
+        if parent_gone():
+            self.get_logger().error("camera_node that started this remote bridge is gone; stopping")
+            raise SystemExit(1)
 
     # ------------------------------------------------------------------------------ hosted camera
     def _start_camera(self) -> None:
@@ -156,7 +237,7 @@ class CameraBridgeNode(Node):
         publisher = HostedCameraPublisher(
             self._camera_cls,
             self.camera_config.camera_kwargs,
-            publisher_schemas(self.bridge_config),
+            publisher_schemas(self.bridge_config, self._remote_config),
             self.bridge_config.namespace,
         )
         publisher.start()
@@ -198,14 +279,28 @@ class CameraBridgeNode(Node):
             ("camera restarts", str(self.camera_restarts)),
             ("frames published", str(self.publisher.frames_published if self.publisher else 0)),
         ]
-        return values + consumers, None if alive else (self._camera_error or "camera process not running")
+        remote = []
+        remote_error = None
+        if self.remote is not None:
+            remote_alive = self.remote.alive()
+            remote = [
+                ("remote bridge alive", str(remote_alive)),
+                ("remote bridge pid", str(self.remote.pid)),
+                ("remote bridge restarts", str(self.remote.restarts)),
+            ]
+            remote_error = None if remote_alive else (self.remote.error or "remote bridge not running")
+        error = None if alive else (self._camera_error or "camera process not running")
+        return values + consumers + remote, error or remote_error
 
     def _publish_diagnostics(self) -> None:
         self._diagnostics_publisher.publish(self.diagnostics.report())
 
     # ------------------------------------------------------------------------------ shutdown
     def close(self) -> None:
-        """Finishes recordings, stops the bridge and the camera process (removing its shared memory)."""
+        """Stops the remote bridge, finishes recordings, stops the bridge and the camera process."""
+        if self.remote is not None:
+            self.remote.stop()
+            self.remote = None
         if self.consumers is not None:
             self.consumers.close()
             self.consumers = None
@@ -223,6 +318,7 @@ def run(node_name: str, host_camera: bool, args: Sequence[str] | None = None) ->
     publishing, the camera process stops and removes its shared memory, then ROS shuts down.
     """
     stop = stop_on_signals()
+    die_with_parent()  # a no-op unless started by camera_node as its remote bridge
     node_name = _remapped_name(node_name, args or [])
     try:
         rclpy.init(args=list(args) if args is not None else None, signal_handler_options=SignalHandlerOptions.NO)

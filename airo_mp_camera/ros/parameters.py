@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airo_mp_camera.cameras.bag_layouts import STREAMS as REPLAY_STREAMS
@@ -25,6 +25,9 @@ CAMERA_TYPES = ("synthetic", "zed", "replay")
 RELIABILITIES = ("reliable", "best_effort")
 DEPTH_ENCODINGS = ("32FC1", "16UC1")
 COMPRESSED_FORMATS = ("jpeg", "png")
+DEPTH_CODECS = ("png", "rvl")
+REMOTE_STREAMS = ("rgb", "depth", "right", "points")
+"""Streams of the remote-facing bridge (topics under /<camera>/remote/)."""
 ZED_RESOLUTIONS = ("HD2K", "HD1080", "HD1200", "HD720", "SVGA", "VGA")
 ZED_DEPTH_MODES = ("NEURAL", "NEURAL_LIGHT", "NEURAL_PLUS", "NONE")
 # Parameters every rclpy node accepts; never reported as unknown.
@@ -129,6 +132,35 @@ BRIDGE_SPECS: tuple[ParameterSpec, ...] = (
         "Organised cloud (height x width, NaN for invalid points) or dense (height 1, valid points only).",
     ),
     ParameterSpec(
+        "points.decimation",
+        1,
+        "Keep every n-th row and column of the point cloud (still organized); 1 keeps every point.",
+        minimum=1,
+        maximum=64,
+    ),
+    ParameterSpec("points.xyz_only", False, "Point cloud with x, y, z only (12 bytes a point instead of 16)."),
+    ParameterSpec(
+        "depth.compressed_codec",
+        "png",
+        "Codec of depth/image_raw/compressedDepth (image_transport's compressedDepth: png, or rvl).",
+        choices=DEPTH_CODECS,
+    ),
+    ParameterSpec(
+        "depth.depth_max",
+        10.0,
+        "compressedDepth of 32FC1 depth: farthest depth kept, in metres (image_transport's depth_max).",
+        minimum=0.0,
+        exclusive_minimum=True,
+    ),
+    ParameterSpec(
+        "depth.depth_quantization",
+        100.0,
+        "compressedDepth of 32FC1 depth: inverse-depth quantisation (image_transport's depth_quantization); "
+        "the error at depth d is about d^2 / depth_quantization metres.",
+        minimum=0.0,
+        exclusive_minimum=True,
+    ),
+    ParameterSpec(
         "compressed.format",
         "jpeg",
         "Encoding of the <image>/compressed topics (image_transport naming).",
@@ -168,6 +200,106 @@ REPLAY_TOPICS_NOTE = (
     "are replayed. All empty: the layout is recognised (this package, zed-ros2-wrapper, realsense-ros)."
 )
 
+
+def _remote_stream_specs(stream: str, enabled: bool, max_rate: float, what: str) -> list[ParameterSpec]:
+    return [
+        ParameterSpec(f"remote.{stream}.enable", enabled, f"Remote bridge: publish {what}."),
+        ParameterSpec(
+            f"remote.{stream}.max_rate",
+            max_rate,
+            f"Remote bridge: most messages per second on the remote {stream} topics; 0: every camera frame.",
+            minimum=0.0,
+        ),
+        ParameterSpec(
+            f"remote.{stream}.qos_reliability",
+            "reliable",
+            f"QoS reliability of the remote {stream} topics (reliable is accepted by every subscriber).",
+            choices=RELIABILITIES,
+        ),
+        ParameterSpec(
+            f"remote.{stream}.qos_depth",
+            1,
+            f"QoS history depth of the remote {stream} topics (1: only the newest message is ever resent).",
+            minimum=1,
+        ),
+    ]
+
+
+REMOTE_SPECS: tuple[ParameterSpec, ...] = (
+    ParameterSpec(
+        "remote.enable",
+        False,
+        "camera_node: also start the remote-facing bridge (its own process and DDS participant) with topics "
+        "under /<camera>/remote/. bridge_node: be that remote-facing bridge.",
+    ),
+    *_remote_stream_specs("rgb", True, 0.0, "rgb/image_raw/compressed and rgb/camera_info"),
+    *_remote_stream_specs("depth", True, 0.0, "depth/image_raw/compressedDepth and depth/camera_info"),
+    *_remote_stream_specs("right", False, 0.0, "right/image_raw/compressed and right/camera_info (stereo)"),
+    *_remote_stream_specs("points", True, 10.0, "the decimated point cloud on points"),
+    ParameterSpec(
+        "remote.rgb.format",
+        "jpeg",
+        "Encoding of the remote rgb and right compressed topics.",
+        choices=COMPRESSED_FORMATS,
+    ),
+    ParameterSpec(
+        "remote.rgb.jpeg_quality", 80, "JPEG quality of the remote compressed topics.", minimum=1, maximum=100
+    ),
+    ParameterSpec("remote.rgb.png_level", 1, "PNG level of the remote compressed topics.", minimum=0, maximum=9),
+    ParameterSpec(
+        "remote.rgb.raw", False, "Also publish remote rgb/image_raw (and right/image_raw): 666 Mbit/s at 720p30."
+    ),
+    ParameterSpec(
+        "remote.depth.format",
+        "rvl",
+        "Codec of remote depth/image_raw/compressedDepth: rvl (fast, 30 Hz) or png (about 40-50 ms a 720p frame).",
+        choices=DEPTH_CODECS,
+    ),
+    ParameterSpec(
+        "remote.depth.depth_max",
+        10.0,
+        "Remote compressedDepth of 32FC1 depth: farthest depth kept, in metres.",
+        minimum=0.0,
+        exclusive_minimum=True,
+    ),
+    ParameterSpec(
+        "remote.depth.depth_quantization",
+        100.0,
+        "Remote compressedDepth of 32FC1 depth: inverse-depth quantisation (error about d^2 / value metres).",
+        minimum=0.0,
+        exclusive_minimum=True,
+    ),
+    ParameterSpec("remote.depth.raw", False, "Also publish remote depth/image_raw (uncompressed)."),
+    ParameterSpec(
+        "remote.points.decimation",
+        4,
+        "Remote point cloud: keep every n-th row and column (still organized).",
+        minimum=1,
+        maximum=64,
+    ),
+    ParameterSpec("remote.points.xyz_only", False, "Remote point cloud with x, y, z only (no rgb)."),
+    ParameterSpec(
+        "remote.fastdds_profile",
+        "",
+        "Fast DDS profile of the remote bridge process; empty: the package's config/fastdds_multi_host.xml.",
+    ),
+    ParameterSpec(
+        "remote.nice",
+        10,
+        "CPU niceness of the remote bridge process (0-19): on a busy host the camera, the native receivers and "
+        "the local bridge get the CPU first; the remote streams give way.",
+        minimum=0,
+        maximum=19,
+    ),
+    ParameterSpec(
+        "remote.discovery_range",
+        "SUBNET",
+        "ROS_AUTOMATIC_DISCOVERY_RANGE of the remote bridge process (SUBNET: other machines find it).",
+        choices=("SUBNET", "LOCALHOST", "SYSTEM_DEFAULT"),
+    ),
+)
+
+
 CAMERA_SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec("camera_type", "synthetic", "Camera hosted by the node's publisher process.", choices=CAMERA_TYPES),
     ParameterSpec("width", 1280, "Image width of the synthetic camera, in pixels.", minimum=16, maximum=8192),
@@ -179,6 +311,13 @@ CAMERA_SPECS: tuple[ParameterSpec, ...] = (
         minimum=0.0,
         maximum=1000.0,
         exclusive_minimum=True,
+    ),
+    ParameterSpec(
+        "synthetic.depth_model",
+        "plane",
+        "Depth of the synthetic camera: plane (exact, compresses very well) or realistic (objects, noise "
+        "growing with depth, holes: as hard to compress as a stereo camera's).",
+        choices=("plane", "realistic"),
     ),
     ParameterSpec("zed.resolution", "HD720", "ZED resolution.", choices=ZED_RESOLUTIONS),
     ParameterSpec("zed.depth_mode", "NEURAL", "ZED depth mode.", choices=ZED_DEPTH_MODES),
@@ -237,6 +376,8 @@ class StreamConfig:
     max_rate: float
     reliability: str
     qos_depth: int
+    raw: bool = True
+    """Publish the uncompressed topic (image_raw, or points); the remote bridge only when asked."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +389,13 @@ class BridgeConfig:
     streams: Mapping[str, StreamConfig]
     depth_encoding: str = "32FC1"
     points_organized: bool = True
+    points_decimation: int = 1
+    points_xyz_only: bool = False
+    depth_codec: str = "png"
+    depth_max: float = 10.0
+    depth_quantization: float = 100.0
+    remote: bool = False
+    """The remote-facing stream set: topics under ~/ of a node named `remote` in the camera's namespace."""
     compressed_format: str = "jpeg"
     jpeg_quality: int = 80
     png_level: int = 3
@@ -306,17 +454,60 @@ def bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeConfig:
         )
         for stream in STREAMS
     }
+    if checked["points.decimation"] != 1 and not checked["points.organized"]:
+        raise ParameterError("parameter 'points.decimation' above 1 needs points.organized true (it keeps a grid)")
     return BridgeConfig(
         namespace=namespace,
         camera_name=str(checked["camera_name"]) or node_name,
         streams=streams,
         depth_encoding=str(checked["depth.encoding"]),
         points_organized=bool(checked["points.organized"]),
+        points_decimation=int(checked["points.decimation"]),
+        points_xyz_only=bool(checked["points.xyz_only"]),
+        depth_codec=str(checked["depth.compressed_codec"]),
+        depth_max=float(checked["depth.depth_max"]),
+        depth_quantization=float(checked["depth.depth_quantization"]),
         compressed_format=str(checked["compressed.format"]),
         jpeg_quality=int(checked["compressed.jpeg_quality"]),
         png_level=int(checked["compressed.png_level"]),
         grab_timeout=float(checked["grab_timeout"]),
         diagnostics_period=float(checked["diagnostics_period"]),
+    )
+
+
+def remote_bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeConfig:
+    """The remote-facing bridge's config: the `remote.*` parameters over the local bridge's namespace and names.
+
+    Its streams are rgb (compressed; raw when `remote.rgb.raw`), depth (compressedDepth; raw when
+    `remote.depth.raw`), right (as rgb) and points (decimated); confidence is never sent off-host.
+    """
+    local = bridge_config(values, node_name)
+    checked = check_all(REMOTE_SPECS, values)
+    raw = {"rgb": bool(checked["remote.rgb.raw"]), "depth": bool(checked["remote.depth.raw"]), "points": True}
+    raw["right"] = raw["rgb"]
+    streams = {
+        stream: StreamConfig(
+            enabled=stream in REMOTE_STREAMS and bool(checked[f"remote.{stream}.enable"]),
+            max_rate=float(checked[f"remote.{stream}.max_rate"]) if stream in REMOTE_STREAMS else 0.0,
+            reliability=str(checked[f"remote.{stream}.qos_reliability"]) if stream in REMOTE_STREAMS else "reliable",
+            qos_depth=int(checked[f"remote.{stream}.qos_depth"]) if stream in REMOTE_STREAMS else 1,
+            raw=raw.get(stream, False),
+        )
+        for stream in STREAMS
+    }
+    return replace(
+        local,
+        streams=streams,
+        points_organized=True,
+        points_decimation=int(checked["remote.points.decimation"]),
+        points_xyz_only=bool(checked["remote.points.xyz_only"]),
+        depth_codec=str(checked["remote.depth.format"]),
+        depth_max=float(checked["remote.depth.depth_max"]),
+        depth_quantization=float(checked["remote.depth.depth_quantization"]),
+        compressed_format=str(checked["remote.rgb.format"]),
+        jpeg_quality=int(checked["remote.rgb.jpeg_quality"]),
+        png_level=int(checked["remote.rgb.png_level"]),
+        remote=True,
     )
 
 
@@ -326,6 +517,8 @@ def camera_config(values: Mapping[str, Any]) -> CameraConfig:
     camera_type = str(checked["camera_type"])
     if camera_type == "synthetic":
         kwargs: dict[str, Any] = {"resolution": (checked["width"], checked["height"]), "fps": checked["fps"]}
+        if checked["synthetic.depth_model"] != "plane":  # the keyword only when asked: older cameras lack it
+            kwargs["depth_model"] = checked["synthetic.depth_model"]
     elif camera_type == "zed":
         kwargs = {
             "resolution": checked["zed.resolution"],

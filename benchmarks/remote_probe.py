@@ -1,0 +1,165 @@
+"""A probe process for the remote benchmark: an rclpy subscriber of several topics, or a native receiver.
+
+    python -m benchmarks.remote_probe ros --seconds 10 /camera/remote/rgb/image_raw/compressed ...
+    python -m benchmarks.remote_probe native --seconds 10 --namespace camera
+
+Prints one JSON line. Per topic: messages received, rate, capture-to-arrival latency percentiles (header
+stamps; both "hosts" share this machine's clock), the p50 of the first and last third of the run (latency
+growth), bytes a message, and for compressedDepth whether the messages decode. Native: frames grabbed
+and frame ids skipped (and the camera's rate from the ids). The message type comes from the topic name.
+QoS: reliable, keep last 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from benchmarks.stats import percentiles
+
+
+def _type_of(topic: str) -> Any:
+    from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+
+    if topic.endswith("/compressed") or topic.endswith("/compressedDepth"):
+        return CompressedImage
+    if topic.endswith("camera_info"):
+        return CameraInfo
+    if topic.endswith("points"):
+        return PointCloud2
+    return Image
+
+
+def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup: float) -> dict[str, Any]:
+    """Subscribes to `topics` for `seconds` after the first message (or after `connect_timeout`)."""
+    import rclpy
+    from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+    rclpy.init()
+    node = rclpy.create_node(f"remote_probe_{int(time.time() * 1000) % 100000}")
+    arrivals: dict[str, list[tuple[float, float, int]]] = {topic: [] for topic in topics}
+    decoded: dict[str, list[bool]] = {topic: [] for topic in topics}
+    qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)
+
+    def subscriber(topic: str) -> Any:
+        def on_message(message: Any) -> None:
+            now = time.time()
+            stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
+            size = len(message.data) if hasattr(message, "data") else 0
+            arrivals[topic].append((now, stamp, size))
+            if topic.endswith("compressedDepth") and len(decoded[topic]) < 3:
+                decoded[topic].append(_decodes(message))
+
+        return on_message
+
+    for topic in topics:
+        node.create_subscription(_type_of(topic), topic, subscriber(topic), qos)
+    started = time.monotonic()
+    deadline = started + connect_timeout
+    while time.monotonic() < deadline and not any(arrivals.values()):
+        rclpy.spin_once(node, timeout_sec=0.05)
+    warm_end = time.monotonic() + warmup
+    while time.monotonic() < warm_end:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    begin = time.time()
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    finish = time.time()
+    report: dict[str, Any] = {}
+    for topic, samples in arrivals.items():
+        window = [s for s in samples if begin <= s[0] <= finish]
+        latencies = [1000 * (now - stamp) for now, stamp, _ in window]
+        third = max(len(latencies) // 3, 1)
+        report[topic] = {
+            "received": len(window),
+            "rate_hz": round(len(window) / max(finish - begin, 1e-6), 2),
+            "latency_ms": percentiles(latencies) if latencies else {},
+            "p50_first_third_ms": round(float(np.median(latencies[:third])), 2) if latencies else None,
+            "p50_last_third_ms": round(float(np.median(latencies[-third:])), 2) if latencies else None,
+            "bytes_per_message": int(np.median([size for *_, size in window])) if window else 0,
+            "mbit_per_s": round(sum(size for *_, size in window) * 8e-6 / max(finish - begin, 1e-6), 1),
+        }
+        if decoded[topic]:
+            report[topic]["decodes"] = all(decoded[topic])
+    return report
+
+
+def _decodes(message: Any) -> bool:
+    from airo_mp_camera.ros.compressed_depth import decode_compressed_depth
+
+    try:
+        depth = decode_compressed_depth(message.format, bytes(message.data))
+    except Exception:
+        return False
+    return depth.ndim == 2 and depth.size > 0
+
+
+def native_probe(namespace: str, seconds: float, connect_timeout: float) -> dict[str, Any]:
+    """Grabs every frame of `namespace` for `seconds`; frame ids skipped are frames it missed."""
+    from airo_mp_camera import MultiprocessRGBReceiver
+
+    deadline = time.monotonic() + connect_timeout
+    while True:
+        try:
+            receiver = MultiprocessRGBReceiver(namespace)  # every camera of the benchmark writes rgb
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    ids = []
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            receiver.grab_images()
+            receiver.retrieve_rgb_image_as_int()
+            ids.append(receiver.frame_id)
+    finally:
+        receiver.close()
+    expected = ids[-1] - ids[0] + 1 if ids else 0
+    camera_rate = round(expected / seconds, 2)
+    return {
+        "native": {
+            "grabbed": len(ids),
+            "expected": expected,
+            "missed": expected - len(set(ids)),
+            "camera_hz": camera_rate,
+        }
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("mode", choices=("ros", "native"))
+    parser.add_argument("topics", nargs="*")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--namespace", default="camera")
+    parser.add_argument("--connect-timeout", type=float, default=20.0)
+    args = parser.parse_args(argv)
+    if args.mode == "ros":
+        report = ros_probe(args.topics, args.seconds, args.connect_timeout, args.warmup)
+    else:
+        time.sleep(args.warmup)
+        report = native_probe(args.namespace, args.seconds, args.connect_timeout)
+    print(json.dumps(report), flush=True)
+    # Leave DDS cleanly (so writers forget this reader at once), but give up after 5 s: the teardown of a
+    # TCP (large-data) participant once hung for over a minute here.
+    if args.mode == "ros":
+        import rclpy
+
+        teardown = threading.Thread(target=rclpy.try_shutdown, daemon=True)
+        teardown.start()
+        teardown.join(5.0)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

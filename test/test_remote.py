@@ -1,0 +1,212 @@
+"""The remote-facing bridge: its topics, its process's lifetime, its parameters, and two simulated hosts.
+
+On this host (any user): camera_node with remote.enable starts the remote bridge as a child process whose
+topics under /<camera>/remote/ carry compressed rgb, compressedDepth that decodes, and a decimated cloud;
+the child stops with the node, and dies with it even on SIGKILL. As root: two network namespaces joined
+by a shaped veth pair (benchmarks/two_hosts.py), where host B receives the remote topics and does not see
+the camera node's own topics. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from ros_support import ROOT, diagnostic_values, node_name, start_node, stop_node, subscriber
+from sensor_msgs.msg import CameraInfo, CompressedImage, PointCloud2
+
+from airo_mp_camera.ros.remote import profile_socket_buffers, socket_buffer_limits, socket_buffer_warnings
+
+START_TIMEOUT = 40.0
+SMALL = {"width": 320, "height": 240, "fps": 15.0}
+# On one host, without multicast on loopback: the remote bridge uses this host's profile and range.
+LOOPBACK_REMOTE = {
+    "remote.enable": True,
+    "remote.discovery_range": "LOCALHOST",
+    "remote.fastdds_profile": str(ROOT / "config" / "fastdds_large_data.xml"),
+}
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(child) for child in listing.read().split()]
+    except OSError:
+        return []
+
+
+def remote_child(pid: int, timeout: float = 20.0) -> int:
+    """The pid of the remote bridge that camera_node `pid` started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in children(pid):
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as cmdline:
+                    if b"airo_mp_camera.ros.bridge_node" in cmdline.read():
+                        return child
+            except OSError:
+                continue
+        time.sleep(0.1)
+    raise AssertionError(f"camera_node {pid} started no remote bridge within {timeout} s")
+
+
+def gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_remote_topics_carry_compressed_streams_and_stop_with_the_node(processes) -> None:
+    from airo_mp_camera.ros.compressed_depth import decode_compressed_depth
+
+    name = node_name()
+    node = start_node(processes, "camera_node", name, {**SMALL, "points.enable": True, **LOOPBACK_REMOTE})
+    remote = f"/{name}/remote"
+    topics = {
+        f"{remote}/rgb/image_raw/compressed": CompressedImage,
+        f"{remote}/rgb/camera_info": CameraInfo,
+        f"{remote}/depth/image_raw/compressedDepth": CompressedImage,
+        f"{remote}/points": PointCloud2,
+        f"/{name}/depth/image_raw/compressedDepth": CompressedImage,
+    }
+    try:
+        child = remote_child(node.pid)
+        with subscriber() as probe:
+            from diagnostic_msgs.msg import DiagnosticArray
+
+            for topic, message_type in topics.items():
+                probe.subscribe(message_type, topic)
+            probe.subscribe(DiagnosticArray, "/diagnostics")
+            probe.wait_for(lambda: all(probe.count(t) >= 2 for t in topics), START_TIMEOUT, "every remote topic")
+            probe.wait_for(
+                lambda: (
+                    sum(m.status[0].name == f"{name}/remote: remote bridge" for m in probe.messages["/diagnostics"])
+                    >= 2
+                ),
+                START_TIMEOUT,
+                "the remote bridge's diagnostics",
+            )
+            names = {topic for topic, _ in probe.node.get_topic_names_and_types()}
+            messages = {topic: probe.messages[topic][-1] for topic in topics}
+            diagnostics = [m for m in probe.messages["/diagnostics"] if m.status[0].name.startswith(f"{name}/remote")]
+        assert f"{remote}/rgb/image_raw" not in names, "raw remote topics exist only when asked for"
+        assert messages[f"{remote}/rgb/image_raw/compressed"].format == "rgb8; jpeg compressed bgr8"
+        for topic in (f"{remote}/depth/image_raw/compressedDepth", f"/{name}/depth/image_raw/compressedDepth"):
+            message = messages[topic]
+            assert message.format.startswith("32FC1; compressedDepth")
+            depth = decode_compressed_depth(message.format, bytes(message.data))
+            assert depth.shape == (SMALL["height"], SMALL["width"])
+        assert "rvl" in messages[f"{remote}/depth/image_raw/compressedDepth"].format  # the remote default
+        cloud = messages[f"{remote}/points"]
+        assert (cloud.height, cloud.width) == (SMALL["height"] // 4, SMALL["width"] // 4)  # decimation 4
+        values = diagnostic_values(diagnostics[-1])
+        assert "rgb bandwidth (Mbit/s)" in values and "depth dropped (encoder busy)" in values
+        bandwidths = [float(diagnostic_values(m)["rgb bandwidth (Mbit/s)"]) for m in diagnostics]
+        assert max(bandwidths) > 0.0, bandwidths
+
+        os.kill(child, signal.SIGKILL)  # camera_node restarts its remote bridge and says so
+        deadline = time.monotonic() + START_TIMEOUT
+        while (replacement := remote_child(node.pid)) == child and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert replacement != child, "camera_node did not restart its SIGKILLed remote bridge"
+        child = replacement
+    finally:
+        code, output = stop_node(node)
+    assert code == 0, output
+    assert "remote bridge exited with code -9; restarted (1/3)" in output, output[-3000:]
+    assert gone(child, 10.0), "the remote bridge outlived camera_node"
+
+
+PARENT = """
+import sys, time
+from airo_mp_camera.ros.remote import RemoteBridgeProcess
+bridge = RemoteBridgeProcess({"namespace": sys.argv[1], "camera_name": "cam"}, "/cam", sys.argv[2], "LOCALHOST")
+bridge.start()
+print(bridge.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_remote_bridge_dies_with_its_parent_even_on_sigkill(namespace: str, processes) -> None:
+    profile = str(ROOT / "config" / "fastdds_large_data.xml")
+    parent = processes.popen([sys.executable, "-c", PARENT, namespace, profile], stdout=subprocess.PIPE)
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    processes.track(child)
+    time.sleep(2.0)  # let it reach rclpy
+    assert not gone(child, 0.1), "the remote bridge should run while its parent lives"
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(10)
+    assert gone(child, 15.0), "the remote bridge outlived its SIGKILLed parent"
+
+
+def test_a_bad_remote_parameter_stops_the_node_naming_it(processes) -> None:
+    node = start_node(processes, "camera_node", node_name(), {**SMALL, "remote.depth.format": "jpeg"})
+    out, err = node.communicate(timeout=START_TIMEOUT)
+    assert node.returncode == 2, (out + err).decode()
+    assert "remote.depth.format" in err.decode() and "png, rvl" in err.decode()
+
+
+def test_socket_buffer_warning_names_the_sysctl(tmp_path: Path) -> None:
+    limits = socket_buffer_limits()
+    if "net.core.rmem_max" not in limits:
+        pytest.skip("/proc/sys/net/core/rmem_max is not readable here")
+    asked = limits["net.core.rmem_max"] + 1
+    profile = tmp_path / "profile.xml"
+    profile.write_text(
+        '<dds xmlns="http://www.eprosima.com"><profiles><participant profile_name="p"><rtps>'
+        f'<builtinTransports sockets_size="{asked}">LARGE_DATA</builtinTransports>'
+        "</rtps></participant></profiles></dds>"
+    )
+    assert profile_socket_buffers(str(profile))["net.core.rmem_max"] == asked
+    warnings = socket_buffer_warnings(str(profile))
+    assert any("net.core.rmem_max" in warning and str(asked) in warning for warning in warnings)
+    assert socket_buffer_warnings(str(ROOT / "config" / "fastdds_large_data.xml")) == []
+
+
+def test_two_hosts_remote_topics_cross_the_link_and_local_topics_do_not() -> None:
+    from benchmarks.two_hosts import TwoHosts, missing_requirements, namespaces_gone
+
+    reason = missing_requirements()
+    if reason is not None:
+        pytest.skip(f"two simulated hosts: {reason}")
+    from benchmarks.remote import CAMERA, REMOTE, collect, environments, probe, start_camera
+
+    env = environments()
+    hosts = TwoHosts()
+    try:
+        assert hosts.b is not None
+        log = subprocess.DEVNULL
+        start_camera(hosts.a, env["node"], 320, 240, realistic=False, log=log, remote_raw=False)
+        remote = [
+            f"{REMOTE}/rgb/image_raw/compressed",
+            f"{REMOTE}/depth/image_raw/compressedDepth",
+            f"{REMOTE}/points",
+        ]
+        local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"]
+        on_b = probe(hosts.b, env["network"], 4.0, remote + local, warmup=4.0)
+        on_a = probe(hosts.a, env["local"], 4.0, local, warmup=4.0)
+        b, a = collect(on_b, 90.0), collect(on_a, 90.0)
+    finally:
+        hosts.close()
+    report = json.dumps({"b": b, "a": a})[:3000]
+    for topic in remote:
+        assert b[topic]["received"] > 0, f"{topic} did not reach host B: {report}"
+    assert b[f"{REMOTE}/depth/image_raw/compressedDepth"].get("decodes") is True, report
+    for topic in local:
+        assert b[topic]["received"] == 0, f"host B received the camera node's own {topic}: {report}"
+        assert a[topic]["received"] > 0, f"host A's local subscriber got no {topic}: {report}"
+    assert namespaces_gone(hosts), "a namespace or the veth pair outlived the test"
