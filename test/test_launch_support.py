@@ -28,7 +28,7 @@ from airo_mp_camera.launch_support import (
     parse_arguments,
     rviz_config,
 )
-from airo_mp_camera.ros.parameters import BRIDGE_SPECS, CAMERA_SPECS, CONSUMER_SPECS, bridge_config
+from airo_mp_camera.ros.parameters import BRIDGE_SPECS, CAMERA_SPECS, CONSUMER_SPECS, REMOTE_SPECS, bridge_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -174,7 +174,7 @@ def test_launch_argument_table_declares_each_name_once_and_the_launch_sets_only_
     launch_file = (ROOT / "launch" / "zed.launch.py").read_text()
     overrides = set(re.findall(r'^\s+"([a-z_.]+)": (?:args\[|name)', launch_file, re.MULTILINE))
     assert {"camera_type", "points.enable", "zed.serial_number"} <= overrides
-    known = {spec.name for spec in (*BRIDGE_SPECS, *CAMERA_SPECS, *CONSUMER_SPECS)}
+    known = {spec.name for spec in (*BRIDGE_SPECS, *CAMERA_SPECS, *CONSUMER_SPECS, *REMOTE_SPECS)}
     assert overrides <= known, f"zed.launch.py sets parameters camera_node does not declare: {overrides - known}"
     used = set(re.findall(r'args\["([a-z_]+)"\]', launch_file))
     assert used <= set(names), f"zed.launch.py reads undeclared arguments: {used - set(names)}"

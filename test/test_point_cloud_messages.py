@@ -7,10 +7,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from rclpy.serialization import serialize_message
-from std_msgs.msg import Header
 
-from airo_mp_camera.ros.messages import ImageBuilder, PointCloudBuilder, message_backed_array
+pytest.importorskip("rclpy", reason="rclpy is not installed (make venv installs ROS 2 from PyPI)")
+
+from rclpy.serialization import serialize_message  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+
+from airo_mp_camera.ros.messages import ImageBuilder, PointCloudBuilder, message_backed_array  # noqa: E402
 
 typesys = pytest.importorskip("rosbags.typesys", reason="rosbags is not installed (make venv installs it)")
 TYPESTORE = typesys.get_typestore(typesys.Stores.ROS2_KILTED)

@@ -216,7 +216,7 @@ def test_missing_rerun_is_one_clear_error_saying_how_to_install_it(
     namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "rerun", None)  # what an absent package looks like to the import system
-    with pytest.raises(MissingDependencyError, match="pip install rerun-sdk"):
+    with pytest.raises(MissingDependencyError, match=r"pip install 'rerun-sdk>=0\.23'"):
         MultiprocessRGBRerunLogger(namespace, rrd_path=tmp_path / "camera.rrd")
-    with pytest.raises(MissingDependencyError, match="pip install rerun-sdk"):
+    with pytest.raises(MissingDependencyError, match=r"pip install 'rerun-sdk>=0\.23'"):
         MultiprocessRGBDRerunLogger(namespace, rrd_path=tmp_path / "camera.rrd")

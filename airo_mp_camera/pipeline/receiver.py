@@ -411,26 +411,35 @@ class SharedMemoryReceiver:
                     )
                 self._lock.wait(min(remaining, _LIVENESS_CHECK_PERIOD_S))
 
+    def _connected_ring(self, deadline: float, timeout: float) -> FrameRing | None:
+        """The ring, connecting (again) if needed; None after a short pause while there is no publisher yet.
+
+        Raises:
+            PublisherGoneError, PublisherNotFoundError: still no publisher at `deadline`.
+
+        """
+        if self._ring is not None or self._try_connect():
+            return self._ring
+        if time.monotonic() >= deadline:
+            if self._lost_publisher is not None:
+                raise PublisherGoneError(
+                    f"namespace '{self.namespace}': {self._lost_publisher} and no publisher came back "
+                    f"within {timeout} s"
+                )
+            raise PublisherNotFoundError(
+                f"no camera publisher on shared-memory namespace '{self.namespace}' within {timeout} s; "
+                "is it started, and under this namespace?"
+            )
+        time.sleep(_CONNECT_POLL_S)
+        return None
+
     def _wait_and_copy(self, timeout: float) -> None:
         """Waits until a newer frame is complete and copies it (connecting and reconnecting as needed)."""
         deadline = time.monotonic() + timeout
         while True:
-            ring = self._ring
-            if ring is None and not self._try_connect():
-                if time.monotonic() >= deadline:
-                    if self._lost_publisher is not None:
-                        raise PublisherGoneError(
-                            f"namespace '{self.namespace}': {self._lost_publisher} and no publisher came back "
-                            f"within {timeout} s"
-                        )
-                    raise PublisherNotFoundError(
-                        f"no camera publisher on shared-memory namespace '{self.namespace}' within {timeout} s; "
-                        "is it started, and under this namespace?"
-                    )
-                time.sleep(_CONNECT_POLL_S)
+            ring = self._connected_ring(deadline, timeout)
+            if ring is None:
                 continue
-            ring = self._ring
-            assert ring is not None
             seen = ring.futex.value
             if self._take_newest(ring):
                 return
@@ -492,21 +501,9 @@ class SharedMemoryReceiver:
         deadline = time.monotonic() + timeout
         no_room = False
         while True:
-            if self._ring is None and not self._try_connect():
-                if time.monotonic() >= deadline:
-                    if self._lost_publisher is not None:
-                        raise PublisherGoneError(
-                            f"namespace '{self.namespace}': {self._lost_publisher} and no publisher came back "
-                            f"within {timeout} s"
-                        )
-                    raise PublisherNotFoundError(
-                        f"no camera publisher on shared-memory namespace '{self.namespace}' within {timeout} s; "
-                        "is it started, and under this namespace?"
-                    )
-                time.sleep(_CONNECT_POLL_S)
+            ring = self._connected_ring(deadline, timeout)
+            if ring is None:
                 continue
-            ring = self._ring
-            assert ring is not None
             seen = ring.futex.value
             frame = self._lend_newest(ring)
             if isinstance(frame, BorrowedFrame):
