@@ -50,7 +50,8 @@ class LaunchArgument:
         default: the default text.
         description: what `ros2 launch ... --show-args` prints.
         kind: "bool" (true/false, 1/0), "float", "int", "name" (a ROS node name), "file" (empty, or an existing
-            file), "choice" (one of `choices`) or "string" (anything).
+            file), "path" (empty, or an existing file or directory), "choice" (one of `choices`) or "string"
+            (anything).
         choices: the allowed values of a "choice".
         minimum: the smallest allowed value of an "int" or "float".
         positive: a "float" must be greater than 0.
@@ -97,6 +98,10 @@ class LaunchArgument:
             if value and not os.path.isfile(value):
                 raise LaunchArgumentError(f"launch argument {self.name}:={text}: no such file")
             return value
+        if self.kind == "path":
+            if value and not os.path.exists(value):
+                raise LaunchArgumentError(f"launch argument {self.name}:={text}: no such file or directory")
+            return value
         return text
 
     def _error(self, text: str, expected: str) -> LaunchArgumentError:
@@ -121,7 +126,9 @@ CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (
         "serial_number", "0", "Serial number of the ZED to open; 0: the first found.", kind="int", minimum=0
     ),
     LaunchArgument("svo_file", "", "Play this SVO/SVO2 file instead of the live ZED.", kind="file"),
-    LaunchArgument("bag_path", "", "Bag to replay (camera_type replay): a rosbag2 directory or a ROS 1 .bag file."),
+    LaunchArgument(
+        "bag_path", "", "Bag to replay (camera_type replay): a rosbag2 directory or a ROS 1 .bag file.", kind="path"
+    ),
     LaunchArgument(
         "bag_topic_prefix", "", "Camera to replay when the bag holds several, e.g. /zed/zed_node; empty: its one."
     ),

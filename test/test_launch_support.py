@@ -78,6 +78,9 @@ def test_a_missing_parameters_file_is_an_error_naming_it(tmp_path: Path) -> None
         parameters_file("/nonexistent.yaml", str(ROOT), "zed")
     with pytest.raises(LaunchArgumentError, match=r"svo_file:=.*no such file"):
         parse_arguments({"svo_file": str(tmp_path / "missing.svo2")})
+    with pytest.raises(LaunchArgumentError, match=r"bag_path:=.*no such file or directory"):
+        parse_arguments({"bag_path": str(tmp_path / "missing_bag")})
+    assert parse_arguments({"bag_path": str(tmp_path)})["bag_path"] == str(tmp_path)  # a rosbag2 directory
     given = tmp_path / "mine.yaml"
     given.write_text("{}")
     assert parameters_file(str(given), str(ROOT), "zed") == str(given)
