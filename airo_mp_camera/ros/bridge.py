@@ -69,11 +69,11 @@ _NO_WAIT = Duration(seconds=0)
 ACK_GRACE_S = 0.25
 """The remote bridge skips a stream's frames while a subscriber leaves one of its messages unacknowledged longer."""
 ACK_GIVE_UP_S = 1.0
+"""... but not for longer than this: a subscriber that stopped acknowledging altogether must not stall the others."""
 GATED_BYTES = 1_000_000
 """Only streams whose frames are larger are held back for acknowledgements: raw images and full clouds, which
 can fill a link. Fast DDS asks subscribers to acknowledge once a socket buffer's worth (4 MB) has been sent, so
 the acknowledgements of small messages come late, and holding them back would throttle a link that keeps up."""
-"""... but not for longer than this: a subscriber that stopped acknowledging altogether must not stall the others."""
 _WAIT_FOR_PUBLISHER_S = 0.2
 
 
