@@ -37,19 +37,24 @@ def test_right_view_matches_left_view_shifted_by_disparity() -> None:
     assert np.median(errors) <= 8, "the right view is not the left view seen from the baseline"
 
 
+def assert_every_stream_carries(camera: SyntheticCamera, frame_id: int) -> None:
+    """Every stream of the camera's current frame carries `frame_id`'s watermark."""
+    for stream in (
+        camera.retrieve_rgb_image_as_int(),
+        camera.retrieve_depth_map(),
+        camera.retrieve_depth_image(),
+        camera.retrieve_confidence_map(),
+        camera.retrieve_colored_point_cloud().points,
+    ):
+        assert watermark.matches(stream, frame_id)
+
+
 def test_each_grab_stamps_the_frame_id_into_every_stream() -> None:
     camera = SyntheticCamera(resolution=(64, 48), fps=500)
     for expected in (1, 2, 3):
         camera.grab_images()
         assert camera.frame_id == expected
-        for stream in (
-            camera.retrieve_rgb_image_as_int(),
-            camera.retrieve_depth_map(),
-            camera.retrieve_depth_image(),
-            camera.retrieve_confidence_map(),
-            camera.retrieve_colored_point_cloud().points,
-        ):
-            assert watermark.matches(stream, expected)
+        assert_every_stream_carries(camera, expected)
 
 
 def test_grab_paces_frames_at_the_configured_rate() -> None:
@@ -159,11 +164,4 @@ def test_realistic_grabs_keep_watermarks_in_every_stream() -> None:
     camera = realistic_camera(watermarked=True)
     for expected in range(1, 7):
         camera.grab_images()
-        for stream in (
-            camera.retrieve_rgb_image_as_int(),
-            camera.retrieve_depth_map(),
-            camera.retrieve_depth_image(),
-            camera.retrieve_confidence_map(),
-            camera.retrieve_colored_point_cloud().points,
-        ):
-            assert watermark.matches(stream, expected)
+        assert_every_stream_carries(camera, expected)
