@@ -25,7 +25,7 @@ from airo_mp_camera.pipeline.errors import (
 )
 from airo_mp_camera.pipeline.namespace import validate_namespace
 from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
-from airo_mp_camera.pipeline.stopping import join_or_escalate, stop_on_signals
+from airo_mp_camera.pipeline.stopping import StopRequest, join_or_escalate, stop_on_signals
 
 logger = logging.getLogger(__name__)
 SPAWN = multiprocessing.get_context("spawn")
@@ -81,7 +81,7 @@ class ConsumerProcess(SPAWN.Process):  # type: ignore[name-defined]
         super().__init__(name=f"{process_name}[{self.namespace}]", daemon=True)
         self._start_timeout = start_timeout
         self._niceness = niceness
-        self._stop_event = SPAWN.Event()
+        self._stop_event = StopRequest()
         self._status_reader, self._status_writer = SPAWN.Pipe(duplex=False)
         self._frames_received = SPAWN.Value("Q", 0, lock=False)
         self._failure: str | None = None
@@ -121,7 +121,7 @@ class ConsumerProcess(SPAWN.Process):  # type: ignore[name-defined]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Asks the child to close its sink and exit; escalates to SIGTERM, then SIGKILL, after `timeout` each."""
-        self._stop_event.set()
+        self._stop_event.request()
         if self.pid is None:
             return
         join_or_escalate(self, timeout, self.name, "its sink may be left unfinished")

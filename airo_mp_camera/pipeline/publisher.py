@@ -18,7 +18,7 @@ from airo_mp_camera.pipeline.frame_ring import HEARTBEAT_PERIOD_S, FrameRing, se
 from airo_mp_camera.pipeline.namespace import validate_namespace
 from airo_mp_camera.pipeline.reader_table import readers_path
 from airo_mp_camera.pipeline.schemas import CameraSchema, FrameStamp, Schema, buffer_arrays
-from airo_mp_camera.pipeline.stopping import join_or_escalate, stop_on_signals
+from airo_mp_camera.pipeline.stopping import StopRequest, join_or_escalate, stop_on_signals
 
 logger = logging.getLogger(__name__)
 SPAWN = multiprocessing.get_context("spawn")
@@ -69,7 +69,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         self._n_slots = n_slots
         self._segment_mode = segment_mode
         self._start_timeout = start_timeout
-        self._stop_event = SPAWN.Event()
+        self._stop_event = StopRequest()
         self._status_reader, self._status_writer = SPAWN.Pipe(duplex=False)
         self._frames: Synchronized[int] = SPAWN.Value("Q", 0, lock=False)
 
@@ -118,7 +118,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
 
     def stop(self, timeout: float = 5.0) -> None:
         """Asks the process to stop, waits, and escalates to SIGTERM then SIGKILL; removes the segment."""
-        self._stop_event.set()
+        self._stop_event.request()
         if self.pid is None:
             return
         join_or_escalate(self, timeout, f"publisher '{self.namespace}'", "its segment is removed here")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import signal
 import threading
 from multiprocessing.process import BaseProcess
@@ -31,6 +32,25 @@ def join_or_escalate(process: BaseProcess, timeout: float, what: str, on_kill: s
         logger.warning("%s ignored SIGTERM; killing it%s", what, f" ({on_kill})" if on_kill else "")
         process.kill()
         process.join(timeout)
+
+
+class StopRequest:
+    """A parent's "please stop" to its spawned child: one shared byte, read and written without a lock.
+
+    A `multiprocessing.Event` would do, but its checks take a lock in shared memory: a child SIGKILLed while
+    checking leaves it held, and the parent's `set()` then blocks forever. A byte cannot be left locked.
+    """
+
+    def __init__(self) -> None:
+        self._flag = multiprocessing.get_context("spawn").RawValue("b", 0)
+
+    def request(self) -> None:
+        """Asks the child to stop (never blocks)."""
+        self._flag.value = 1
+
+    def is_set(self) -> bool:
+        """Whether a stop was requested."""
+        return bool(self._flag.value)
 
 
 def stop_on_signals() -> threading.Event:
