@@ -19,13 +19,15 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import cv2
 import numpy as np
 
 from airo_mp_camera.cameras.synthetic import SyntheticCamera
+from airo_mp_camera.ros import compressed_depth
 from airo_mp_camera.ros.compressed_depth import decode_compressed_depth, encode_compressed_depth
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results-codecs.json")
@@ -86,6 +88,22 @@ def quantised_match(frame: np.ndarray, decoded: np.ndarray) -> bool:
     return bool(np.all(back - d <= d * d / (10100.0 - d) * 1.001 + 1e-6) and np.all(back >= d - 1e-6))
 
 
+@contextmanager
+def numpy_rvl() -> Iterator[None]:
+    """RVL in numpy (the fallback where the C codec was not built) instead of C, for the baseline row."""
+    native = compressed_depth._native
+    compressed_depth._native = None
+    try:
+        yield
+    finally:
+        compressed_depth._native = native
+
+
+def numpy_rvl_row(row_args: dict[str, Any]) -> dict[str, Any]:
+    with numpy_rvl():
+        return row(**row_args)
+
+
 def depth_rows(label: str, depths: list[np.ndarray], repeats: int, png_levels: tuple[int, ...]) -> list[dict]:
     """compressedDepth rows for one set of float32 depth maps: 32FC1 png levels and rvl, 16UC1 png and rvl."""
     raw32 = depths[0].size * 4
@@ -102,17 +120,18 @@ def depth_rows(label: str, depths: list[np.ndarray], repeats: int, png_levels: t
                 quantised_match,
             )
         )
-    rows.append(
-        row(
-            f"{label} 32FC1 rvl",
-            depths,
-            lambda d: encode_compressed_depth(d, encoding="32FC1", codec="rvl"),
-            lambda m: decode_compressed_depth(*m),
-            raw32,
-            repeats,
-            quantised_match,
-        )
-    )
+    rvl = {
+        "name": f"{label} 32FC1 rvl",
+        "frames": depths,
+        "encode": lambda d: encode_compressed_depth(d, encoding="32FC1", codec="rvl"),
+        "decode": lambda m: decode_compressed_depth(*m),
+        "raw_bytes": raw32,
+        "repeats": repeats,
+        "check": quantised_match,
+    }
+    rows.append(row(**rvl))
+    if compressed_depth.NATIVE_RVL:  # the baseline: the same stream from the numpy implementation
+        rows.append(numpy_rvl_row({**rvl, "name": f"{label} 32FC1 rvl, numpy", "repeats": max(repeats // 3, 3)}))
     millimetres = [np.where(np.isfinite(d), np.rint(np.nan_to_num(d) * 1000.0), 0).astype(np.uint16) for d in depths]
     for codec in ("png", "rvl"):
         rows.append(
@@ -201,13 +220,25 @@ def main() -> None:
         depths, rgb = camera_frames(resolution, "realistic", 4)
         plane, _ = camera_frames(resolution, "plane", 1)
         rows = depth_rows("realistic", depths, repeats, png_levels)
-        rows += depth_rows("plane", plane, repeats, (1,))[:2]
+        rows += [r for r in depth_rows("plane", plane, repeats, (1,)) if "16UC1" not in r["codec"]]
         rows += rgb_rows(rgb, repeats)
         report["results"][name] = {
             "holes": round(float(np.mean([np.isnan(d).mean() for d in depths])), 4),
             "rows": rows,
         }
         print_table(name, rows)
+        by_name = {r["codec"]: r for r in rows}
+        c_rvl, numpy_rvl_ = by_name["realistic 32FC1 rvl"], by_name.get("realistic 32FC1 rvl, numpy")
+        if numpy_rvl_ is not None:
+            ratios = {
+                "encode_cpu": round(numpy_rvl_["encode_cpu_ms_p50"] / c_rvl["encode_cpu_ms_p50"], 1),
+                "decode_cpu": round(numpy_rvl_["decode_cpu_ms_p50"] / c_rvl["decode_cpu_ms_p50"], 1),
+            }
+            report["results"][name]["rvl_c_over_numpy_speedup"] = ratios
+            print(
+                f"RVL in C vs numpy ({name}, realistic 32FC1): encode {ratios['encode_cpu']}x, "
+                f"decode {ratios['decode_cpu']}x faster (CPU time)"
+            )
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     with open(args.output, "w") as output:
         json.dump(report, output, indent=2)

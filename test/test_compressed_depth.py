@@ -1,6 +1,7 @@
 """compressedDepth (image_transport's compressed_depth_image_transport wire format): round trips checked against
 the documented layout, parsed here independently (struct for the header, cv2.imdecode for the PNG, a plain
-Python RVL encoder written from the algorithm's description for the RVL bytes)."""
+Python RVL encoder written from the algorithm's description for the RVL bytes). Every test runs with the RVL
+codec in C and with its numpy fallback."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from airo_mp_camera.ros import compressed_depth
 from airo_mp_camera.ros.compressed_depth import (
     decode_compressed_depth,
     encode_compressed_depth,
@@ -21,6 +23,15 @@ from airo_mp_camera.ros.compressed_depth import (
 # image_transport's defaults: depth_max 10 m, depth_quantization z0 = 100, so A = z0 (z0 + 1), B = 1 - A / 10.
 A = np.float32(100.0 * 101.0)
 B = np.float32(1.0) - A / np.float32(10.0)
+
+
+@pytest.fixture(autouse=True, params=["native", "numpy"])
+def rvl_implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "numpy":
+        monkeypatch.setattr(compressed_depth, "_native", None)
+    elif not compressed_depth.NATIVE_RVL:
+        pytest.skip("the RVL extension (_rvl.c) is not built here; test_rvl_native.py fails for that")
+    return str(request.param)
 
 
 def header_and_payload(data: bytes) -> tuple[tuple[int, float, float], bytes]:

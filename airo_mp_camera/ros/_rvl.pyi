@@ -1,0 +1,9 @@
+"""Types of the RVL codec in C (_rvl.c)."""
+
+from typing_extensions import Buffer
+
+def encode(pixels: Buffer, width: int, height: int, prefix: Buffer, /) -> bytes: ...
+def encode_inverse_depth(
+    depth: Buffer, width: int, height: int, a: float, b: float, depth_max: float, prefix: Buffer, /
+) -> bytes: ...
+def decode(stream: Buffer, out: Buffer, width: int, height: int, /) -> None: ...
