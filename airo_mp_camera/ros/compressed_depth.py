@@ -356,7 +356,7 @@ def rvl_encode(pixels: np.ndarray) -> bytes:
 
 
 def _rvl_encode(pixels: np.ndarray, prefix: bytes) -> bytes:
-    """prefix + the RVL payload of pixels, in C when it was built."""
+    """The RVL payload of pixels after `prefix`, in C when it was built."""
     if pixels.dtype != np.uint16 or pixels.ndim != 2 or pixels.size == 0:
         raise ValueError(f"RVL encodes non-empty HxW uint16 images, got {pixels.dtype} {pixels.shape}")
     height, width = pixels.shape
@@ -500,8 +500,10 @@ def rvl_decode(payload: Buffer) -> np.ndarray:
 
 
 def rvl_decode_numpy(stream: np.ndarray, width: int, height: int) -> np.ndarray:
-    """The pixels of an RVL nibble stream (what follows the width and height) in numpy: the reference of the C
-    decoder, and its fallback."""
+    """The pixels of an RVL nibble stream (what follows the width and height), in numpy.
+
+    The reference of the C decoder, and its fallback.
+    """
     pixel_count = width * height
     numbers = _rvl_numbers(stream)
     heads = _rvl_heads(numbers, pixel_count, width, height)

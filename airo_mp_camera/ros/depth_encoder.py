@@ -47,8 +47,8 @@ class DepthEncoderWorker:
 
         if codec == "rvl" and not NATIVE_RVL:
             logger.warning(
-                "compressedDepth rvl: the C codec (airo_mp_camera/ros/_rvl.c) is not built, so RVL is encoded in numpy, "
-                "about 10 times slower (some 25 ms per 720p frame); reinstall the package with a C compiler"
+                "compressedDepth rvl: the C codec (airo_mp_camera/ros/_rvl.c) is not built, so RVL is encoded in "
+                "numpy, 5 to 6 times slower (some 27 ms a 720p frame); reinstall the package with a C compiler"
             )
         self._encode = encode_compressed_depth
         self._publisher = publisher
