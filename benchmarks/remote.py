@@ -79,6 +79,7 @@ def start_camera(
     log: Any,
     remote_raw: bool = True,
     rgb_only: bool = False,
+    extra: dict[str, str] | None = None,
 ) -> None:
     """camera_node on host A with its remote bridge (raw remote topics allowed, for the raw cases)."""
     params: dict[str, object] = {
@@ -97,6 +98,7 @@ def start_camera(
     }
     if realistic:
         params["synthetic.depth_model"] = "realistic"
+    params.update(extra or {})
     command = [str(BIN / "camera_node"), "--ros-args", "-r", f"__node:={CAMERA}", *ros_args(params)]
     host.popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -155,6 +157,7 @@ class Run:
         self.env = environments()
         self.cases: dict[str, Any] = {}
         self.only = ""  # run only the cases whose name contains this (debugging)
+        self.extra: dict[str, str] = {}  # camera_node parameters over the defaults (experiments)
         self.baseline: dict[str, Any] = {}
 
     def measure(
@@ -239,7 +242,7 @@ class Run:
 
     def run_720p(self) -> None:
         a, env = self.hosts.a, self.env
-        start_camera(a, env["node"], 1280, 720, self.realistic, self.log)
+        start_camera(a, env["node"], 1280, 720, self.realistic, self.log, extra=self.extra)
         start_png_bridge(a, env["network"], self.log)
         rgb, depth = f"{REMOTE}/rgb/image_raw/compressed", f"{REMOTE}/depth/image_raw/compressedDepth"
         png, points = f"/{CAMERA}/remote_png/depth/image_raw/compressedDepth", f"{REMOTE}/points"
@@ -288,7 +291,7 @@ class Run:
 
     def run_1080p(self) -> None:
         a, env = self.hosts.a, self.env
-        start_camera(a, env["node"], 1920, 1080, False, self.log, rgb_only=True)
+        start_camera(a, env["node"], 1920, 1080, False, self.log, rgb_only=True, extra=self.extra)
         raw = f"{REMOTE}/rgb/image_raw"
         self.measure([raw], with_host_a=False, seconds=2.0)
         self.baseline = self.measure([], with_host_a=True)
@@ -297,7 +300,11 @@ class Run:
             "remote raw rgb 1080p (cannot fit)",
             [raw],
             [("b", raw, "rate_hz", 1.0), ("b", raw, "latency_growth_ms", 100.0)]
-            + [("a_local", f"/{CAMERA}/rgb/image_raw", "rate_ratio", 0.95), ("a_native", "", "missed", 0.0)],
+            + [
+                ("a_local", f"/{CAMERA}/rgb/image_raw", "rate_ratio", 0.95),
+                ("a_local", f"/{CAMERA}/rgb/image_raw/compressed", "rate_ratio", 0.95),
+                ("a_native", "", "missed", 0.0),
+            ],
             with_host_a=True,
             seconds=self.long_seconds,
         )
@@ -313,7 +320,7 @@ class Run:
         subscriber of the raw topics shares their writers with host A's local subscriber.
         """
         a, env = self.hosts.a, self.env
-        start_camera(a, env["visible"], 1280, 720, self.realistic, self.log)
+        start_camera(a, env["visible"], 1280, 720, self.realistic, self.log, extra=self.extra)
         local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"]
         self.measure([f"{REMOTE}/rgb/image_raw/compressed"], with_host_a=False, seconds=2.0)
         self.baseline = self.measure([], with_host_a=True)
@@ -356,7 +363,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 s cases, an 8 s 1080p run")
     parser.add_argument("--output", default="", help="default: benchmarks/results-remote[-quick].json")
     parser.add_argument("--no-realistic-depth", action="store_true")
-    parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
+    parser.add_argument(
+        "--only", default="", help="run only the cases whose name contains this text (and only their camera set-up)"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME:=VALUE",
+        help="a camera_node parameter over the benchmark's (repeatable), e.g. --set remote.rgb.qos_depth:=2",
+    )
     args = parser.parse_args(argv)
     reason = missing_requirements()
     if reason is not None:
@@ -375,9 +391,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench-remote: node output in {LOG}", flush=True)
             run = Run(hosts, seconds, long_seconds, not args.no_realistic_depth, log)
             run.only = args.only
-            run.run_720p()
-            run.run_1080p()
-            run.run_visible()
+            run.extra = dict(item.split(":=", 1) for item in args.set)
+            if not args.only or "1080p" not in args.only and "visible" not in args.only:
+                run.run_720p()
+            if not args.only or "1080p" in args.only:
+                run.run_1080p()
+            if not args.only or "visible" in args.only:
+                run.run_visible()
             passed = all(case.get("pass", True) for case in run.cases.values())
             report = {
                 "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
@@ -386,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                 "link": "veth pair, tc tbf rate 1gbit burst 512kb latency 50ms; two network + mount namespaces",
                 "camera": "synthetic 720p RGB-D @30 fps" + (", realistic depth" if run.realistic else ""),
                 "seconds_per_case": seconds,
+                "parameters_set": run.extra,
                 "cases": run.cases,
                 "pass": passed,
                 "duration_s": round(time.time() - started, 1),

@@ -170,18 +170,22 @@ class _Stream:
             self.compressed is not None and self.compressed.get_subscription_count() > 0,
         )
 
-    def link_busy(self, now: float) -> bool:
+    def link_busy(self, now: float, start_clock: bool = True) -> bool:
         """Whether a subscriber has left a message of this stream unacknowledged for over ACK_GRACE_S.
 
-        Best-effort subscribers never hold a message. Messages acknowledged within the grace pass freely,
-        so a link that keeps up is never throttled, whatever its round trip. Past ACK_GIVE_UP_S the
-        subscriber is taken for gone (crashed, unplugged: DDS notices only when its lease expires) and
-        frames flow again, so it cannot stall the stream for the others.
+        The clock starts when a message is seen unacknowledged a frame after it was sent (`start_clock`, just
+        before the next one would be): seen right after sending, every message is still on its way. It stops
+        whenever everything is acknowledged. Best-effort subscribers never hold a message. Messages
+        acknowledged within the grace pass freely, so a link that keeps up is never throttled, whatever its
+        round trip. Past ACK_GIVE_UP_S the subscriber is taken for gone (crashed, unplugged: DDS notices
+        only when its lease expires) and frames flow again, so it cannot stall the stream for the others.
         """
         if all(p.wait_for_all_acked(_NO_WAIT) for p in (self.main, self.info, self.compressed) if p is not None):
             self.unacknowledged_since = None
             return False
         if self.unacknowledged_since is None:
+            if not start_clock:
+                return False
             self.unacknowledged_since = now
         return ACK_GRACE_S < now - self.unacknowledged_since <= ACK_GIVE_UP_S
 
@@ -345,9 +349,8 @@ class Bridge:
             if name in self._available:
                 wanted = stream.wanted()
                 if any(wanted) and stream.limit.due(soon):
-                    # Remote: while the link still carries this stream's last message, skip the frame rather
-                    # than queue it, so a slow link gets the newest frames at the rate it can carry.
-                    if self.config.remote and stream.last_bytes > GATED_BYTES and stream.link_busy(soon):
+                    # A link that has been busy for a while: do not even copy the frame out of shared memory.
+                    if self.config.remote and stream.last_bytes > GATED_BYTES and stream.link_busy(soon, False):
                         stream.stats.link_busy += 1
                         continue
                     plan[name] = wanted
@@ -367,6 +370,11 @@ class Bridge:
         frame_header = None
         for name, (main, info, compressed) in plan.items():
             stream = self.streams[name]
+            # Remote: while the link still carries this stream's last message, skip the frame rather than queue
+            # it, so a slow link gets the newest frames at the rate it can carry.
+            if self.config.remote and stream.last_bytes > GATED_BYTES and stream.link_busy(now):
+                stream.stats.link_busy += 1
+                continue
             if not stream.limit.allow(now):
                 continue
             if frame_header is None:
