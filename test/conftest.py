@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from airo_mp_camera.pipeline.frame_ring import read_owner
+from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
 
 SHM_DIR = "/dev/shm"
 
@@ -57,6 +58,13 @@ def shm_left_as_found() -> Iterator[None]:
     for name in left:  # do not let one failure cascade into the next tests
         os.unlink(os.path.join(SHM_DIR, name))
     assert not left, f"test left shared-memory segments behind: {sorted(left)}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_dead_fastdds_segments_left() -> Iterator[None]:
+    """Tests SIGKILL ROS processes on purpose; each leaves a Fast DDS segment (about 134 MB) in /dev/shm."""
+    yield
+    remove_dead_segments(min_age_s=0.0)
 
 
 @pytest.fixture

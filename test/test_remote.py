@@ -117,6 +117,7 @@ def test_remote_topics_carry_compressed_streams_and_stop_with_the_node(processes
         bandwidths = [float(diagnostic_values(m)["rgb bandwidth (Mbit/s)"]) for m in diagnostics]
         assert max(bandwidths) > 0.0, bandwidths
 
+        time.sleep(2.5)  # older than remove_dead_segments' min_age_s: its Fast DDS segment is collected
         os.kill(child, signal.SIGKILL)  # camera_node restarts its remote bridge and says so
         deadline = time.monotonic() + START_TIMEOUT
         while (replacement := remote_child(node.pid)) == child and time.monotonic() < deadline:
@@ -127,6 +128,7 @@ def test_remote_topics_carry_compressed_streams_and_stop_with_the_node(processes
         code, output = stop_node(node)
     assert code == 0, output
     assert "remote bridge exited with code -9; restarted (1/3)" in output, output[-3000:]
+    assert "Fast DDS shared-memory segment(s) of dead processes" in output, output[-3000:]
     assert gone(child, 10.0), "the remote bridge outlived camera_node"
 
 

@@ -28,6 +28,7 @@ from airo_mp_camera.pipeline.stopping import stop_on_signals
 from airo_mp_camera.ros.bridge import STREAM_SCHEMAS, Bridge
 from airo_mp_camera.ros.consumers import ConsumerControl
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
+from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
 from airo_mp_camera.ros.hosted_camera import HostedCameraPublisher
 from airo_mp_camera.ros.parameters import (
     BRIDGE_SPECS,
@@ -121,6 +122,8 @@ class CameraBridgeNode(Node):
             remote_bridge_config(values, self.get_name()) if host_camera and remote_values["remote.enable"] else None
         )
         self._warn_socket_buffers()
+        if not self.remote_mode:  # (camera_node cleans up after its remote bridge)
+            self._remove_dead_fastdds_segments()
         if self.camera_config is not None:
             self._camera_cls = camera_class(self.camera_config.camera_type)
             self.bridge_config = self._without_unavailable_streams(self.bridge_config, self.camera_config)
@@ -225,6 +228,12 @@ class CameraBridgeNode(Node):
             message = self.remote.watch()
             if message is not None:
                 self.get_logger().error(message)
+                self._remove_dead_fastdds_segments()  # the dead bridge's, unless it lived under 2 s
+
+    def _remove_dead_fastdds_segments(self) -> None:
+        removed = remove_dead_segments()
+        if removed.segments:
+            self.get_logger().info(f"removed {removed} from /dev/shm")
 
     def _watch_parent(self) -> None:
         if parent_gone():
