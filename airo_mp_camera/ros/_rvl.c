@@ -7,7 +7,7 @@
  * non-zero value) over the row-major pixels; every number is a base-8 varint, 3 value bits per nibble, bit 3
  * set when another nibble follows.
  *
- * The numpy encoder takes about 20 ms per 720p frame on one core; this loop is sequential by nature and runs in
+ * The numpy encoder takes about 27 ms per 720p frame on one core; this loop is sequential by nature and runs in
  * a few milliseconds. Every function releases the GIL while it works, so the bridge's other threads go on.
  *
  *   encode(pixels, width, height, prefix)        -> bytes   prefix + RVL payload of uint16 pixels
