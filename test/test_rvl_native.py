@@ -163,3 +163,15 @@ def test_c_decoder_survives_malformed_streams_and_accepts_whatever_numpy_accepts
 def test_c_decoder_names_the_problem(width: int, height: int, stream: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         compressed_depth.rvl_decode(np.array([width, height], "<u4").tobytes() + stream)
+
+
+@pytest.mark.parametrize(("depth_max", "depth_quantization"), [(10.0, 100.0), (4.0, 50.0), (3.3, 7.5)])
+def test_c_dequantisation_is_bit_identical_to_numpys_for_every_value(
+    depth_max: float, depth_quantization: float
+) -> None:
+    a, b = compressed_depth.quantization_parameters(depth_max, depth_quantization)
+    every = np.arange(65536, dtype=np.uint16).reshape(256, 256)
+    native = compressed_depth.dequantize_inverse_depth(every, float(a), float(b))
+    reference = compressed_depth.dequantize_inverse_depth_numpy(every, float(a), float(b))
+    np.testing.assert_array_equal(native.view(np.uint32), reference.view(np.uint32))
+    assert np.isnan(native[0, 0]) and np.isfinite(native.reshape(-1)[1:]).all()

@@ -16,10 +16,13 @@
  *                                                           compressed_depth.quantize_inverse_depth does
  *   decode(stream, out, width, height)           -> None    fills out (uint16, width * height) from the
  *                                                           nibble stream after the width and height
+ *   dequantize_inverse_depth(quantized, out, a, b) -> None  out (float32) = a / (q - b), NaN where q is 0,
+ *                                                           as compressed_depth.dequantize_inverse_depth
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +360,44 @@ static PyObject *rvl_decode(PyObject *self, PyObject *args) {
     return result;
 }
 
+static void dequantize(const uint16_t *restrict in, float *restrict depth, size_t n, float a, float b) {
+    const float not_a_number = NAN;
+    uint32_t nan_bits;
+    memcpy(&nan_bits, &not_a_number, sizeof nan_bits);
+    for (size_t i = 0; i < n; i++) { /* selecting bits, not floats: the compiler then vectorises the loop */
+        float step = (float)in[i] - b; /* float32 throughout, as numpy computes it */
+        float value = a / step;
+        uint32_t bits, valid = 0u - (uint32_t)(in[i] != 0);
+        memcpy(&bits, &value, sizeof bits);
+        bits = (bits & valid) | (nan_bits & ~valid);
+        memcpy(&depth[i], &bits, sizeof bits);
+    }
+}
+
+static PyObject *rvl_dequantize_inverse_depth(PyObject *self, PyObject *args) {
+    Py_buffer quantized, out;
+    float a, b;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*w*ff", &quantized, &out, &a, &b)) return NULL;
+    PyObject *result = NULL;
+    if (quantized.len % 2 != 0 || out.len != quantized.len * 2) {
+        PyErr_Format(PyExc_ValueError, "dequantize: %zd bytes of uint16 do not fill %zd bytes of float32",
+                     quantized.len, out.len);
+    } else {
+        const uint16_t *in = (const uint16_t *)quantized.buf;
+        float *depth = (float *)out.buf;
+        size_t n = (size_t)quantized.len / 2;
+        Py_BEGIN_ALLOW_THREADS
+        dequantize(in, depth, n, a, b);
+        Py_END_ALLOW_THREADS
+        result = Py_None;
+        Py_INCREF(result);
+    }
+    PyBuffer_Release(&quantized);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"encode", rvl_encode, METH_VARARGS,
      "encode(pixels, width, height, prefix) -> bytes: prefix + RVL payload of C-ordered uint16 pixels."},
@@ -366,6 +407,9 @@ static PyMethodDef methods[] = {
     {"decode", rvl_decode, METH_VARARGS,
      "decode(stream, out, width, height) -> None: fills the uint16 buffer out from the nibble stream that follows "
      "an RVL payload's width and height; ValueError names what is malformed."},
+    {"dequantize_inverse_depth", rvl_dequantize_inverse_depth, METH_VARARGS,
+     "dequantize_inverse_depth(quantized, out, a, b) -> None: float32 metres a / (q - b) of uint16 inverse depth, "
+     "NaN where q is 0."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -98,6 +98,15 @@ def quantize_inverse_depth(
 
 def dequantize_inverse_depth(quantized: np.ndarray, a: float, b: float) -> np.ndarray:
     """float32 metres A / (q - B) of a quantised inverse-depth image; NaN where q is 0."""
+    if _native is not None and quantized.dtype == np.uint16:
+        out = np.empty(quantized.shape, np.float32)
+        _native.dequantize_inverse_depth(np.ascontiguousarray(quantized), out, float(a), float(b))
+        return out
+    return dequantize_inverse_depth_numpy(quantized, a, b)
+
+
+def dequantize_inverse_depth_numpy(quantized: np.ndarray, a: float, b: float) -> np.ndarray:
+    """`dequantize_inverse_depth` in numpy: the reference of the C loop, and its fallback."""
     a32, b32 = np.float32(a), np.float32(b)
     depth = quantized.astype(np.float32)
     depth -= b32
