@@ -48,6 +48,7 @@ from airo_mp_camera import (
 from airo_mp_camera.cameras import watermark
 from airo_mp_camera.pipeline.frame_ring import SHM_DIR, segment_path
 from airo_mp_camera.pipeline.namespace import SEGMENT_PREFIX
+from airo_mp_camera.pipeline.reader_table import READERS_SUFFIX
 
 SPAWN = multiprocessing.get_context("spawn")
 RESOLUTION = (1280, 720)
@@ -304,8 +305,9 @@ class Soak:
             if self.publisher.exitcode != 0:
                 self.failures.append(f"the publisher exited with code {self.publisher.exitcode}")
         self.shm_end = shm_usage()
-        if os.path.exists(segment_path(self.namespace)):
-            self.failures.append(f"the camera's segment {segment_path(self.namespace)} is still in /dev/shm")
+        for path in (segment_path(self.namespace), segment_path(self.namespace) + READERS_SUFFIX):
+            if os.path.exists(path):
+                self.failures.append(f"the camera's segment {path} is still in /dev/shm")
 
     # ------------------------------------------------------------------ watching
     def _drain(self, timeout: float) -> None:
@@ -374,8 +376,9 @@ class Soak:
                 **{k: v for k, v in counts.items() if k != "pid"},
             }
         shm = shm_usage()
-        ours = shm["segments"].get(os.path.basename(segment_path(self.namespace)))
-        others = len(shm["segments"]) - (ours is not None)
+        name = os.path.basename(segment_path(self.namespace))
+        ours = shm["segments"].get(name)
+        others = len(set(shm["segments"]) - {name, name + READERS_SUFFIX})  # its reader table goes with it
         print(
             f"    /dev/shm used {shm['used_bytes'] / 2**20:.1f} MiB; this camera's segment "
             f"{'absent' if ours is None else f'{ours / 2**20:.1f} MiB'}; {others} other segments of this package"
@@ -537,7 +540,7 @@ def _print_summary(report: dict[str, Any], path: str) -> None:
     print(
         f"  /dev/shm used {shm['start']['used_bytes'] / 2**20:.1f} MiB at start, "
         f"{shm['end']['used_bytes'] / 2**20:.1f} MiB at end (other sessions count too); this camera's segment "
-        f"{'left behind' if name in shm['end']['segments'] else 'removed'}"
+        f"{'left behind' if {name, name + READERS_SUFFIX} & set(shm['end']['segments']) else 'removed'}"
     )
     verdict = "PASSED" if report["passed"] else "FAILED: " + "; ".join(report["failures"])
     print(f"{verdict}\nreport: {path}")
