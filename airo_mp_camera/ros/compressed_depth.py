@@ -28,9 +28,10 @@ alternates (number of zeros, number of non-zeros, each non-zero value) over the 
 value is the zigzag-coded difference to the previous non-zero value (starting from 0), and every number is
 a little-endian base-8 varint: 3 value bits per nibble, bit 3 set when another nibble follows.
 
-RVL is coded in C (`_rvl.c`, built at install, the GIL released while it runs): about ten times faster than the
-numpy implementation below, which stays as the reference the C code is tested against and as the fallback
-where the extension was not built (`NATIVE_RVL` is False; the bridges then log a warning).
+RVL is coded in C (`_rvl.c`, built at install, the GIL released while it runs): about 6 times faster to encode
+and 4 times to decode than the numpy implementation below (720p realistic depth, benchmarks/depth_codecs.py),
+which stays as the reference the C code is tested against and as the fallback where the extension was not
+built (`NATIVE_RVL` is False; the bridges then log a warning).
 
 The humble branch (ROS 2 Humble) writes "32FC1; compressedDepth" (no codec word, PNG only) and cannot
 decode rvl; its subscribers decode "...; compressedDepth png" as PNG. Both that older string and a format
