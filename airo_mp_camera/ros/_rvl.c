@@ -239,31 +239,25 @@ static PyObject *rvl_encode_inverse_depth(PyObject *self, PyObject *args) {
 
 typedef struct {
     const uint8_t *in;
+    size_t length;  /* bytes of the stream */
     size_t nibbles; /* in the stream, its last word padded with zero nibbles */
     size_t next;    /* index of the next nibble */
 } Reader;
 
-static inline unsigned nibble_at(const Reader *r, size_t k, size_t length) {
+static inline unsigned nibble_at(const Reader *r, size_t k) {
     size_t byte = (k / 8) * 4 + 3 - (k % 8) / 2;
-    unsigned value = byte < length ? r->in[byte] : 0;
+    unsigned value = byte < r->length ? r->in[byte] : 0;
     return k % 2 ? value & 15 : value >> 4;
 }
 
 enum { NUMBER = 0, STREAM_ENDED = 1, TOO_LONG = 2 };
 
 /* Reads one varint; a number cut short by the end of the stream counts as the stream's end. */
-static inline int get(Reader *r, size_t length, uint64_t *number) {
+static inline int get(Reader *r, uint64_t *number) {
     uint64_t value = 0;
     for (int digit = 0; digit < 11; digit++) {
         if (r->next >= r->nibbles) return STREAM_ENDED;
-        unsigned nibble;
-        size_t k = r->next++;
-        if ((k / 8 + 1) * 4 <= length) { /* the whole word is there: the common case */
-            unsigned byte = r->in[(k / 8) * 4 + 3 - (k % 8) / 2];
-            nibble = k % 2 ? byte & 15 : byte >> 4;
-        } else {
-            nibble = nibble_at(r, k, length);
-        }
+        unsigned nibble = nibble_at(r, r->next++);
         value |= (uint64_t)(nibble & 7) << (3 * digit);
         if (!(nibble & 8)) {
             *number = value;
@@ -274,9 +268,9 @@ static inline int get(Reader *r, size_t length, uint64_t *number) {
 }
 
 /* Whether a nibble below 8 (the end of a number) lies anywhere in the stream. */
-static int any_number_ends(const Reader *r, size_t length) {
+static int any_number_ends(const Reader *r) {
     for (size_t k = 0; k < r->nibbles; k++)
-        if (nibble_at(r, k, length) < 8) return 1;
+        if (nibble_at(r, k) < 8) return 1;
     return 0;
 }
 
@@ -288,14 +282,14 @@ typedef struct {
 enum { TOO_MANY = 3, NO_NUMBER = 4 };
 
 static DecodeResult decode_stream(const uint8_t *in, size_t length, uint16_t *pixels, uint64_t n) {
-    Reader r = {in, (length + 3) / 4 * 8, 0};
+    Reader r = {in, length, (length + 3) / 4 * 8, 0};
     DecodeResult result = {NUMBER, 0};
     uint64_t zeros, nonzeros, number;
     uint16_t previous = 0;
     int status = NUMBER;
     while (result.described < n) {
-        if ((status = get(&r, length, &zeros)) != NUMBER) break;
-        if ((status = get(&r, length, &nonzeros)) != NUMBER) break;
+        if ((status = get(&r, &zeros)) != NUMBER) break;
+        if ((status = get(&r, &nonzeros)) != NUMBER) break;
         if (zeros + nonzeros > n - result.described) {
             result.status = TOO_MANY;
             result.described += zeros + nonzeros;
@@ -305,7 +299,7 @@ static DecodeResult decode_stream(const uint8_t *in, size_t length, uint16_t *pi
         result.described += zeros;
         uint16_t *out = pixels + result.described;
         for (uint64_t j = 0; j < nonzeros && status == NUMBER; j++) {
-            if ((status = get(&r, length, &number)) == NUMBER) {
+            if ((status = get(&r, &number)) == NUMBER) {
                 uint64_t delta = (number >> 1) ^ (0 - (number & 1));
                 previous = (uint16_t)(previous + (uint16_t)delta); /* unsigned 16-bit arithmetic, as the plugin */
                 out[j] = previous;
@@ -315,7 +309,7 @@ static DecodeResult decode_stream(const uint8_t *in, size_t length, uint16_t *pi
         result.described += nonzeros;
     }
     /* Like the numpy decoder: a stream in which no number ends at all is reported as such. */
-    if (status != NUMBER && result.described == 0 && !any_number_ends(&r, length)) status = NO_NUMBER;
+    if (status != NUMBER && result.described == 0 && !any_number_ends(&r)) status = NO_NUMBER;
     result.status = status;
     return result;
 }

@@ -350,11 +350,21 @@ class Bridge:
                 wanted = stream.wanted()
                 if any(wanted) and stream.limit.due(soon):
                     # A link that has been busy for a while: do not even copy the frame out of shared memory.
-                    if self.config.remote and stream.last_bytes > GATED_BYTES and stream.link_busy(soon, False):
-                        stream.stats.link_busy += 1
+                    if self._skip_for_link(stream, soon, start_clock=False):
                         continue
                     plan[name] = wanted
         return plan
+
+    def _skip_for_link(self, stream: _Stream, when: float, start_clock: bool) -> bool:
+        """Whether to skip this frame of a remote stream because its link still carries the last message.
+
+        Skipping rather than queueing gives a slow link the newest frames at the rate it can carry. Only large
+        messages are judged (GATED_BYTES); each skip counts as link_busy.
+        """
+        if self.config.remote and stream.last_bytes > GATED_BYTES and stream.link_busy(when, start_clock):
+            stream.stats.link_busy += 1
+            return True
+        return False
 
     @staticmethod
     def _schemas_needed(plan: dict[str, tuple[bool, bool, bool]]) -> set[str]:
@@ -370,10 +380,7 @@ class Bridge:
         frame_header = None
         for name, (main, info, compressed) in plan.items():
             stream = self.streams[name]
-            # Remote: while the link still carries this stream's last message, skip the frame rather than queue
-            # it, so a slow link gets the newest frames at the rate it can carry.
-            if self.config.remote and stream.last_bytes > GATED_BYTES and stream.link_busy(now):
-                stream.stats.link_busy += 1
+            if self._skip_for_link(stream, now, start_clock=True):
                 continue
             if not stream.limit.allow(now):
                 continue
