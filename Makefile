@@ -7,7 +7,7 @@ RUN := tools/isolated
 
 .PHONY: venv demo test lint bench bench-quick bench-peers bench-remote soak clean test-compat
 
-$(STAMP): requirements.txt constraints.txt setup.py setup.cfg airo_mp_camera/ros/_rvl.c
+$(STAMP): requirements.txt constraints.txt setup.py setup.cfg airo_mp_camera/codecs/_rvl.c
 	command -v ffmpeg >/dev/null || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; }
 	command -v ffmpeg >/dev/null || echo "note: no ffmpeg (apt install ffmpeg): video recorder tests will be skipped"
@@ -38,7 +38,7 @@ COMPAT_VENVS := .venv-py310 .venv-py312
 .venv-py310/.installed: CONSTRAINTS_COMPAT = constraints-py310.txt
 .venv-py312/.installed: PYTHON_COMPAT = $(call pyenv_python,3.12.1,3.12)
 .venv-py312/.installed: CONSTRAINTS_COMPAT = constraints-py312.txt
-.venv-py%/.installed: requirements-compat.txt constraints-py%.txt setup.py setup.cfg airo_mp_camera/ros/_rvl.c
+.venv-py%/.installed: requirements-compat.txt constraints-py%.txt setup.py setup.cfg airo_mp_camera/codecs/_rvl.c
 	@test -x $(PYTHON_COMPAT) || { echo "no $(PYTHON_COMPAT): install it with pyenv" >&2; exit 1; }
 	rm -rf $(@D)
 	$(PYTHON_COMPAT) -m venv $(@D)

@@ -12,11 +12,11 @@ setup(
     packages=find_packages(exclude=["test", "test.*", "benchmarks", "examples"]),
     # The RVL depth codec in C (compressedDepth of the ROS bridges); compressed_depth.py falls back to numpy,
     # about ten times slower, where it was not built. Needs a C compiler and the Python headers at install.
-    package_data={"airo_mp_camera.ros": ["_rvl.pyi"]},
+    package_data={"airo_mp_camera.codecs": ["_rvl.pyi"]},
     ext_modules=[
         Extension(
-            "airo_mp_camera.ros._rvl",
-            ["airo_mp_camera/ros/_rvl.c"],
+            "airo_mp_camera.codecs._rvl",
+            ["airo_mp_camera/codecs/_rvl.c"],
             extra_compile_args=["-O3", "-ffp-contract=off", "-std=c99", "-Wall", "-Wextra"],
         )
     ],

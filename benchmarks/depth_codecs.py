@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 
 from airo_mp_camera.cameras.synthetic import SyntheticCamera
-from airo_mp_camera.ros import compressed_depth
-from airo_mp_camera.ros.compressed_depth import decode_compressed_depth, encode_compressed_depth
+from airo_mp_camera.codecs import compressed_depth
+from airo_mp_camera.codecs.compressed_depth import decode_compressed_depth, encode_compressed_depth
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results-codecs.json")
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}

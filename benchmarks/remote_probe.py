@@ -92,7 +92,7 @@ def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup:
 
 
 def _decodes(message: Any) -> bool:
-    from airo_mp_camera.ros.compressed_depth import decode_compressed_depth
+    from airo_mp_camera.codecs.compressed_depth import decode_compressed_depth
 
     try:
         depth = decode_compressed_depth(message.format, bytes(message.data))

@@ -277,7 +277,7 @@ def write_realsense(
 
     With `depth_codec` ("png" or "rvl") the aligned depth is recorded only as its compressedDepth twin.
     """
-    from airo_mp_camera.ros.compressed_depth import encode_compressed_depth
+    from airo_mp_camera.codecs.compressed_depth import encode_compressed_depth
 
     rng = np.random.default_rng(seed)
     prefix = "/camera/camera"
@@ -367,7 +367,7 @@ def _write_own_frame(
 ) -> None:
     import cv2
 
-    from airo_mp_camera.ros.compressed_depth import encode_compressed_depth
+    from airo_mp_camera.codecs.compressed_depth import encode_compressed_depth
 
     stamp = frame.stamp_ns
     if colour_codec is None:

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from airo_mp_camera.ros import compressed_depth
-from airo_mp_camera.ros.compressed_depth import (
+from airo_mp_camera.codecs import compressed_depth
+from airo_mp_camera.codecs.compressed_depth import (
     decode_compressed_depth,
     encode_compressed_depth,
     rvl_decode,

@@ -49,7 +49,7 @@ def test_colcon_build_installs_entry_points_launch_config_and_index_marker(tmp_p
     for script in ("camera_node", "bridge_node"):  # where `ros2 run airo_mp_camera <script>` looks
         assert (tmp_path / "install" / "airo_mp_camera" / "lib" / "airo_mp_camera" / script).is_file()
     codec = list(
-        (tmp_path / "install" / "airo_mp_camera").glob("lib/python3*/site-packages/airo_mp_camera/ros/_rvl*.so")
+        (tmp_path / "install" / "airo_mp_camera").glob("lib/python3*/site-packages/airo_mp_camera/codecs/_rvl*.so")
     )
     assert codec, "colcon did not build the RVL codec's C extension"
 
@@ -71,8 +71,8 @@ def test_pip_builds_a_wheel_with_the_data_files_and_console_scripts(tmp_path: Pa
     assert "share/ament_index/resource_index/packages/airo_mp_camera" in data
     assert "share/airo_mp_camera/launch/zed.launch.py" in data
     assert "airo_mp_camera/pipeline/receiver.py" in names
-    assert any(name.startswith("airo_mp_camera/ros/_rvl.") and name.endswith(".so") for name in names), names
-    assert "airo_mp_camera/ros/_rvl.pyi" in names
+    assert any(name.startswith("airo_mp_camera/codecs/_rvl.") and name.endswith(".so") for name in names), names
+    assert "airo_mp_camera/codecs/_rvl.pyi" in names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "camera_node = airo_mp_camera.ros.camera_node:main" in text

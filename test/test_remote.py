@@ -70,7 +70,7 @@ def gone(pid: int, timeout: float) -> bool:
 
 
 def test_remote_topics_carry_compressed_streams_and_stop_with_the_node(processes) -> None:
-    from airo_mp_camera.ros.compressed_depth import decode_compressed_depth
+    from airo_mp_camera.codecs.compressed_depth import decode_compressed_depth
 
     name = node_name()
     node = start_node(processes, "camera_node", name, {**SMALL, "points.enable": True, **LOOPBACK_REMOTE})

@@ -1,4 +1,4 @@
-"""The RVL codec in C (`airo_mp_camera/ros/_rvl.c`) against its numpy reference in compressed_depth.py: the
+"""The RVL codec in C (`airo_mp_camera/codecs/_rvl.c`) against its numpy reference in compressed_depth.py: the
 same bytes out of the encoders, the same pixels out of the decoders, the same quantisation of every kind of
 float, and no crash on malformed streams. test_compressed_depth.py checks both against the wire format."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airo_mp_camera.ros import compressed_depth
-from airo_mp_camera.ros.compressed_depth import (
+from airo_mp_camera.codecs import compressed_depth
+from airo_mp_camera.codecs.compressed_depth import (
     encode_compressed_depth,
     rvl_decode,
     rvl_decode_numpy,
@@ -19,7 +19,7 @@ from airo_mp_camera.ros.compressed_depth import (
 
 def test_the_c_codec_is_built() -> None:
     # `pip install -e .` (make venv, make test-compat) builds it; without it RVL falls back to numpy, ~10x slower.
-    assert compressed_depth.NATIVE_RVL, "airo_mp_camera/ros/_rvl.c was not built: reinstall with a C compiler"
+    assert compressed_depth.NATIVE_RVL, "airo_mp_camera/codecs/_rvl.c was not built: reinstall with a C compiler"
 
 
 pytestmark = pytest.mark.skipif(not compressed_depth.NATIVE_RVL, reason="the RVL extension (_rvl.c) is not built")

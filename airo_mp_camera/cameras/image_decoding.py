@@ -9,7 +9,7 @@ Compressed images (sensor_msgs/CompressedImage), told apart by their `format` st
   (older writers: just "jpeg" or "png"), decoded with OpenCV. Colour is stored as BGR by the plugin;
   a 16-bit PNG (16UC1 or mono16 source) is depth in millimetres.
 - its `compressedDepth` plugin: "<encoding>; compressedDepth [png|rvl]", decoded by
-  `airo_mp_camera.ros.compressed_depth` (inverse-depth 32FC1 or 16UC1 millimetres).
+  `airo_mp_camera.codecs.compressed_depth` (inverse-depth 32FC1 or 16UC1 millimetres).
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def decode_depth(message: Any) -> np.ndarray:
     CompressedImage (PNG or RVL); a `compressed` 16-bit PNG (millimetres).
     """
     if is_compressed_depth(message):
-        from airo_mp_camera.ros.compressed_depth import decode_compressed_depth
+        from airo_mp_camera.codecs.compressed_depth import decode_compressed_depth
 
         depth = decode_compressed_depth(str(message.format), message.data)
         if depth.dtype == np.uint16:

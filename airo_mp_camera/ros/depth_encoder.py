@@ -4,7 +4,7 @@ PNG of a real (noisy) 720p depth image takes 40-50 ms, longer than a frame at 30
 each due depth frame to a `DepthEncoderWorker`; if the worker is still busy with the previous one, the
 frame is dropped (counted), never queued, so the other streams keep the camera's rate and the depth
 topic carries the newest depth the encoder can keep up with. The codec itself (image_transport's
-compressedDepth wire format, png or rvl) lives in `airo_mp_camera.ros.compressed_depth`.
+compressedDepth wire format, png or rvl) lives in `airo_mp_camera.codecs.compressed_depth`.
 """
 
 from __future__ import annotations
@@ -43,12 +43,12 @@ class DepthEncoderWorker:
         depth_quantization: float,
         on_published: Callable[[int, Header], None] | None = None,
     ) -> None:
-        from airo_mp_camera.ros.compressed_depth import NATIVE_RVL, encode_compressed_depth
+        from airo_mp_camera.codecs.compressed_depth import NATIVE_RVL, encode_compressed_depth
 
         if codec == "rvl" and not NATIVE_RVL:
             logger.warning(
-                "compressedDepth rvl: the C codec (airo_mp_camera/ros/_rvl.c) is not built, so RVL is encoded in "
-                "numpy, 5 to 6 times slower (some 27 ms a 720p frame); reinstall the package with a C compiler"
+                "compressedDepth rvl: the C codec (airo_mp_camera/codecs/_rvl.c) is not built, so RVL is encoded "
+                "in numpy, 5 to 6 times slower (some 27 ms a 720p frame); reinstall the package with a C compiler"
             )
         self._encode = encode_compressed_depth
         self._publisher = publisher

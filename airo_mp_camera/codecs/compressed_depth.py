@@ -48,7 +48,7 @@ import numpy as np
 
 _native: ModuleType | None
 try:
-    from airo_mp_camera.ros import _rvl as _native
+    from airo_mp_camera.codecs import _rvl as _native
 except ImportError:  # not built (no C compiler at install): the numpy implementation serves
     _native = None
 
