@@ -176,6 +176,28 @@ class TwoHosts:
             self.close()
             raise
 
+    def shape(self, rate: str, burst: str = "512kb", latency: str = "50ms") -> None:
+        """Shapes both ends of the link anew: `tc qdisc change ... tbf rate <rate>` (e.g. "100mbit", "20mbit")."""
+        for host, link in ((self.a, self.link_a), (self.b, self.link_b)):
+            if host is not None:
+                host.run(
+                    [
+                        "tc",
+                        "qdisc",
+                        "change",
+                        "dev",
+                        link,
+                        "root",
+                        "tbf",
+                        "rate",
+                        rate,
+                        "burst",
+                        burst,
+                        "latency",
+                        latency,
+                    ]
+                )
+
     def link_bytes(self) -> int:
         """Bytes host A has sent over the link so far."""
         done = subprocess.run(self.a.enter(["cat", "/proc/net/dev"]), capture_output=True)  # this netns's view

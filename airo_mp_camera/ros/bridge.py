@@ -358,7 +358,7 @@ class Bridge:
 
     # ------------------------------------------------------------------------------ messages
     def _plan(self) -> dict[str, tuple[bool, bool, bool]]:
-        """The streams to publish from the next frame: subscribed, and due by their rate limit by then."""
+        """The streams to publish from the next frame: subscribed, due by their rate limit, let out by the link."""
         soon = self._clock() + 0.5 * self._period
         plan = {}
         for name, stream in self.streams.items():
@@ -369,7 +369,9 @@ class Bridge:
                     # A link that has been busy for a while: do not even copy the frame out of shared memory.
                     if self._skip_for_link(stream, soon, start_clock=False):
                         continue
-                    plan[name] = wanted
+                    admitted = self._admitted(name, wanted, soon)  # the parts the link share lets out
+                    if any(admitted):
+                        plan[name] = admitted
         return plan
 
     def _ask_link(self, name: str, stream: _Stream, wanted: tuple[bool, bool, bool]) -> None:
@@ -428,12 +430,8 @@ class Bridge:
             stream = self.streams[name]
             if self._skip_for_link(stream, now, start_clock=True):
                 continue
-            if not stream.limit.due(now):
+            if not stream.limit.allow(now):
                 continue
-            main, info, compressed = self._admitted(name, (main, info, compressed), now)
-            if not (main or info or compressed):
-                continue
-            stream.limit.allow(now)
             if frame_header is None:
                 frame_header = header(captured, self.config.left_frame)
             right = name == "right"

@@ -26,8 +26,9 @@ DEFAULT_PRIORITY = PRIORITY_NAMES
 BUDGET = "budget"
 LOWER_PRIORITY = "lower priority"
 SKIP_REASONS = (BUDGET, LOWER_PRIORITY)
-BURST_S = 0.1
-"""A bucket holds at most one frame, or this many seconds of its share if more: no bursts after a pause."""
+BURST_S = 0.05
+"""A bucket holds at most one frame plus this many seconds of its share: what accrues while the stream waits for
+its next camera frame is kept (else a stream given 12 Hz of a 30 Hz camera would get 10), no burst after a pause."""
 _SIZE_WEIGHT = 0.3  # weight of the newest frame in a stream's smoothed size
 
 
@@ -146,7 +147,7 @@ class LinkShare:
 
     def _refill(self, share: StreamShare, now: float) -> None:
         if share.refilled is not None and now > share.refilled:
-            cap = max(share.frame_bits, share.given_bit_s * BURST_S)
+            cap = share.frame_bits + share.given_bit_s * BURST_S
             share.tokens = min(share.tokens + share.given_bit_s * (now - share.refilled), cap)
         if share.refilled is None or now > share.refilled:
             share.refilled = now
