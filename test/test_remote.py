@@ -212,3 +212,51 @@ def test_two_hosts_remote_topics_cross_the_link_and_local_topics_do_not() -> Non
         assert b[topic]["received"] == 0, f"host B received the camera node's own {topic}: {report}"
         assert a[topic]["received"] > 0, f"host A's local subscriber got no {topic}: {report}"
     assert namespaces_gone(hosts), "a namespace or the veth pair outlived the test"
+
+
+def test_two_hosts_a_shaped_link_is_shared_in_priority_order() -> None:
+    """A 20 Mbit/s link and a 3 Mbit/s budget: rgb gets its full rate, depth what is left, points pause.
+
+    Realistic 320x240 depth at 15 Hz asks for some 7 Mbit/s and the cloud (decimated by 4) for some 6: neither
+    fits beside rgb (about 2 Mbit/s: noisy jpeg). Read from the remote bridge's /diagnostics as host B receives them.
+    """
+    from benchmarks.two_hosts import TwoHosts, missing_requirements, namespaces_gone
+
+    reason = missing_requirements()
+    if reason is not None:
+        pytest.skip(f"two simulated hosts: {reason}")
+    from benchmarks.remote import REMOTE, collect, environments, probe, start_camera
+
+    env = environments()
+    hosts = TwoHosts()
+    try:
+        assert hosts.b is not None
+        hosts.shape("20mbit")
+        start_camera(
+            hosts.a,
+            env["node"],
+            320,
+            240,
+            realistic=True,
+            log=subprocess.DEVNULL,
+            remote_raw=False,
+            extra={"fps": 15.0, "remote.max_mbit_s": 3.0},
+        )
+        rgb, depth, points = (
+            f"{REMOTE}/rgb/image_raw/compressed",
+            f"{REMOTE}/depth/image_raw/compressedDepth",
+            f"{REMOTE}/points",
+        )
+        b = collect(probe(hosts.b, env["network"], 5.0, [rgb, depth, points, "/diagnostics"], warmup=4.0), 90.0)
+    finally:
+        hosts.close()
+    status = b["/diagnostics"]["remote bridge"]
+    report = json.dumps(b)[:3000]
+    assert b[rgb]["received"] > 0 and status["rgb link share"] == "full rate", report
+    assert status["rgb skipped (lower priority)"] == "0" and status["rgb skipped (budget)"] == "0", report
+    assert int(status["depth skipped (lower priority)"]) > 0, report
+    assert status["points link share"] == "paused (lower priority)", report
+    assert int(status["points skipped (lower priority)"]) > 0, report
+    assert b[points]["received"] <= 1, report  # its first frame goes out before its size is known
+    assert status["link budget (Mbit/s)"] == "3", report
+    assert namespaces_gone(hosts), "a namespace or the veth pair outlived the test"
