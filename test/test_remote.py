@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ros_support import ROOT, diagnostic_values, node_name, start_node, stop_node, subscriber
@@ -179,16 +180,22 @@ def test_socket_buffer_warning_names_the_sysctl(tmp_path: Path) -> None:
     assert socket_buffer_warnings(str(ROOT / "config" / "fastdds_large_data.xml")) == []
 
 
-def test_two_hosts_remote_topics_cross_the_link_and_local_topics_do_not() -> None:
-    from benchmarks.two_hosts import TwoHosts, missing_requirements, namespaces_gone
+def two_hosts() -> Any:
+    """Two simulated hosts (benchmarks/two_hosts.py), or the test skipped saying why they cannot be built."""
+    from benchmarks.two_hosts import TwoHosts, missing_requirements
 
     reason = missing_requirements()
     if reason is not None:
         pytest.skip(f"two simulated hosts: {reason}")
+    return TwoHosts()
+
+
+def test_two_hosts_remote_topics_cross_the_link_and_local_topics_do_not() -> None:
     from benchmarks.remote import CAMERA, REMOTE, collect, environments, probe, start_camera
+    from benchmarks.two_hosts import namespaces_gone
 
     env = environments()
-    hosts = TwoHosts()
+    hosts = two_hosts()
     try:
         assert hosts.b is not None
         log = subprocess.DEVNULL
@@ -218,17 +225,13 @@ def test_two_hosts_a_shaped_link_is_shared_in_priority_order() -> None:
     """A 20 Mbit/s link and a 3 Mbit/s budget: rgb gets its full rate, depth what is left, points pause.
 
     Realistic 320x240 depth at 15 Hz asks for some 7 Mbit/s and the cloud (decimated by 4) for some 6: neither
-    fits beside rgb (about 2 Mbit/s: noisy jpeg). Read from the remote bridge's /diagnostics as host B receives them.
+    fits beside rgb (about 2 Mbit/s: noisy jpeg). Read from the remote bridge's /diagnostics as host B gets them.
     """
-    from benchmarks.two_hosts import TwoHosts, missing_requirements, namespaces_gone
-
-    reason = missing_requirements()
-    if reason is not None:
-        pytest.skip(f"two simulated hosts: {reason}")
     from benchmarks.remote import REMOTE, collect, environments, probe, start_camera
+    from benchmarks.two_hosts import namespaces_gone
 
     env = environments()
-    hosts = TwoHosts()
+    hosts = two_hosts()
     try:
         assert hosts.b is not None
         hosts.shape("20mbit")
