@@ -243,6 +243,7 @@ class Bridge:
         self.last_frame_id = 0
         self.last_frame_time = 0.0
         self._period = 0.0  # seconds between the last two frames
+        self._camera_fps = 0.0  # the publishing camera's frame rate (what the link share asks for)
         self._restarts = 0  # publisher restarts seen by receivers since replaced
         self._last_key: tuple[int | None, int] = (None, 0)  # (publisher generation, frame id) last bridged
         self.publisher_alive = False
@@ -350,6 +351,7 @@ class Bridge:
         if self.last_frame_time:
             self._period = min(now - self.last_frame_time, 1.0)
         self.last_frame_time = now
+        self._camera_fps = receiver.fps
         self._publish_frame(receiver, now, plan)
         if receiver.restarts:  # a new publisher: connect anew, to bridge every stream it writes now
             self._restarts += receiver.restarts
@@ -378,7 +380,9 @@ class Bridge:
         """Tells the link share the rate each part of a remote stream asks for: the camera's, capped by max_rate."""
         if self.link_share is None:
             return
-        rate = 1.0 / self._period if self._period > 0 else 0.0
+        # The camera's rate, not the rate this bridge grabs at: a bridge short of CPU must not ask for less and
+        # then take on more streams than the link and itself can carry.
+        rate = self._camera_fps
         if stream.config.max_rate > 0:
             rate = min(rate, stream.config.max_rate)
         main, info, compressed = wanted
