@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from ros_support import ROOT, diagnostic_values, node_name, start_node, stop_node, subscriber
 from sensor_msgs.msg import CameraInfo, CompressedImage, PointCloud2
@@ -161,6 +162,59 @@ def test_a_bad_remote_parameter_stops_the_node_naming_it(processes) -> None:
     out, err = node.communicate(timeout=START_TIMEOUT)
     assert node.returncode == 2, (out + err).decode()
     assert "remote.depth.format" in err.decode() and "png, rvl" in err.decode()
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "accepted"),
+    [
+        ("remote.max_mbit_s", "0.0", "a number > 0"),
+        ("remote.priority", "rgb,colour", "accepted: rgb, depth, points, right, raw"),
+    ],
+)
+def test_a_bad_link_share_parameter_stops_the_node_naming_it(processes, parameter, value, accepted) -> None:
+    node = start_node(processes, "camera_node", node_name(), {**SMALL, "remote.enable": True, parameter: value})
+    out, err = node.communicate(timeout=START_TIMEOUT)
+    assert node.returncode == 2, (out + err).decode()
+    assert f"'{parameter}'" in err.decode() and accepted in err.decode(), err.decode()
+
+
+def test_remote_images_come_in_their_smaller_form_with_camera_info_to_match(processes) -> None:
+    import cv2
+
+    from airo_mp_camera.codecs.compressed_depth import decode_compressed_depth
+
+    name = node_name()
+    scaled = {"remote.rgb.scale": 0.5, "remote.depth.scale": 0.25}
+    node = start_node(processes, "camera_node", name, {**SMALL, **LOOPBACK_REMOTE, **scaled})
+    remote = f"/{name}/remote"
+    topics = {
+        f"{remote}/rgb/image_raw/compressed": CompressedImage,
+        f"{remote}/rgb/camera_info": CameraInfo,
+        f"{remote}/depth/image_raw/compressedDepth": CompressedImage,
+        f"{remote}/depth/camera_info": CameraInfo,
+        f"/{name}/rgb/camera_info": CameraInfo,
+    }
+    try:
+        with subscriber() as probe:
+            for topic, message_type in topics.items():
+                probe.subscribe(message_type, topic)
+            probe.wait_for(lambda: all(probe.count(t) >= 1 for t in topics), START_TIMEOUT, "every topic")
+            messages = {topic: probe.messages[topic][-1] for topic in topics}
+    finally:
+        stop_node(node)
+    jpeg = np.frombuffer(bytes(messages[f"{remote}/rgb/image_raw/compressed"].data), np.uint8)
+    assert cv2.imdecode(jpeg, cv2.IMREAD_COLOR).shape == (120, 160, 3)
+    depth = messages[f"{remote}/depth/image_raw/compressedDepth"]
+    assert decode_compressed_depth(depth.format, bytes(depth.data)).shape == (60, 80)
+    full = messages[f"/{name}/rgb/camera_info"]
+    for topic, (width, height) in (
+        (f"{remote}/rgb/camera_info", (160, 120)),
+        (f"{remote}/depth/camera_info", (80, 60)),
+    ):
+        info = messages[topic]
+        assert (info.width, info.height) == (width, height)
+        scale = width / full.width
+        assert list(info.k) == pytest.approx([v * scale if i in (0, 2, 4, 5) else v for i, v in enumerate(full.k)])
 
 
 def test_socket_buffer_warning_names_the_sysctl(tmp_path: Path) -> None:
