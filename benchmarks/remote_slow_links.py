@@ -101,12 +101,12 @@ def run_slow_links(run: Any, remote: str, camera: str, start_camera: Any, quick:
     env["stock"] = {key: value for key, value in env["network"].items() if key != "FASTDDS_DEFAULT_PROFILES_FILE"}
     try:
         for link in slow_link_cases(remote, camera):
-            name = f"{link.rate}: default remote streams, remote.max_mbit_s {link.budget_mbit_s:g}"
+            extra = {"remote.max_mbit_s": link.budget_mbit_s, **run.extra}  # (--set may change the budget)
+            name = f"{link.rate}: default remote streams, remote.max_mbit_s {extra['remote.max_mbit_s']}"
             if run.only and run.only not in name:
                 continue
             hosts.shape(link.rate)
             run.link_mbit = link.mbit
-            extra = {"remote.max_mbit_s": link.budget_mbit_s, **run.extra}
             start_camera(hosts.a, env["node"], 1280, 720, run.realistic, run.log, remote_raw=False, extra=extra)
             topics = [
                 f"{remote}/rgb/image_raw/compressed",
