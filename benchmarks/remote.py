@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.processes import terminate_as_interrupt
+from benchmarks.remote_slow_links import run_slow_links, slow_link_figure
 from benchmarks.two_hosts import Host, TwoHosts, missing_requirements, namespaces_gone
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,6 +192,7 @@ class Run:
         self.only = ""  # run only the cases whose name contains this (debugging)
         self.extra: dict[str, str] = {}  # camera_node parameters over the defaults (experiments)
         self.baseline: dict[str, Any] = {}
+        self.link_mbit = 1000.0  # the link's rate now (the slow-link cases shape it anew)
 
     def measure(
         self, b_topics: list[str], with_host_a: bool, seconds: float | None = None, b_env: str = "network"
@@ -266,6 +268,8 @@ class Run:
 
     def figure(self, result: dict[str, Any], who: str, topic: str, figure: str) -> float | None:
         stats = (result.get(who) or {}).get(topic or "native") or {}
+        if figure in ("p99_ms", "paused_or_p99_ms", "latency_change_ms", "link_use"):  # the slow-link cases'
+            return slow_link_figure(result, topic, figure, self.link_mbit)
         if figure == "p50_ms":
             return (stats.get("latency_ms") or {}).get("p50")
         if figure == "rate_ratio":  # of A's baseline
@@ -459,12 +463,14 @@ def main(argv: list[str] | None = None) -> int:
             run = Run(hosts, seconds, long_seconds, not args.no_realistic_depth, log)
             run.only = args.only
             run.extra = dict(item.split(":=", 1) for item in args.set)
-            if not args.only or "1080p" not in args.only and "visible" not in args.only:
+            if not args.only or all(word not in args.only for word in ("1080p", "visible", "mbit")):
                 run.run_720p()
             if not args.only or "1080p" in args.only:
                 run.run_1080p()
             if not args.only or "visible" in args.only:
                 run.run_visible()
+            if not args.only or "mbit" in args.only:
+                run_slow_links(run, REMOTE, CAMERA, start_camera, args.quick)
             passed = all(case.get("pass", True) for case in run.cases.values())
             report = {
                 "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",

@@ -31,6 +31,10 @@ from benchmarks.stats import percentiles
 def _type_of(topic: str) -> Any:
     from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
+    if topic == "/diagnostics":
+        from diagnostic_msgs.msg import DiagnosticArray
+
+        return DiagnosticArray
     if topic.endswith("/compressed") or topic.endswith("/compressedDepth"):
         return CompressedImage
     if topic.endswith("camera_info"):
@@ -50,9 +54,16 @@ def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup:
     arrivals: dict[str, list[tuple[float, float, int]]] = {topic: [] for topic in topics}
     decoded: dict[str, list[bool]] = {topic: [] for topic in topics}
     qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)
+    remote_status: dict[str, str] = {}
 
     def subscriber(topic: str) -> Any:
         def on_message(message: Any) -> None:
+            if topic == "/diagnostics":  # keep the remote bridge's last status (its link share, its skips)
+                for status in message.status:
+                    if status.name.endswith("remote bridge"):
+                        remote_status.clear()
+                        remote_status.update({value.key: value.value for value in status.values})
+                return
             now = time.time()
             stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
             size = len(message.data) if hasattr(message, "data") else 0
@@ -84,16 +95,24 @@ def report_of(
 ) -> dict[str, Any]:
     """Per topic: the arrivals (time, header stamp, bytes) between `begin` and `finish`, and whether they decode."""
     report: dict[str, Any] = {}
+    edge = min(10.0, (finish - begin) / 3)  # the first and last 10 s (a third of a shorter run)
     for topic, samples in arrivals.items():
+        if topic == "/diagnostics":
+            report[topic] = {"remote bridge": dict(remote_status)}
+            continue
         window = [s for s in samples if begin <= s[0] <= finish]
         latencies = [1000 * (now - stamp) for now, stamp, _ in window]
         third = max(len(latencies) // 3, 1)
+        first = [1000 * (now - stamp) for now, stamp, _ in window if now <= begin + edge]
+        last = [1000 * (now - stamp) for now, stamp, _ in window if now >= finish - edge]
         report[topic] = {
             "received": len(window),
             "rate_hz": round(len(window) / max(finish - begin, 1e-6), 2),
             "latency_ms": percentiles(latencies) if latencies else {},
             "p50_first_third_ms": round(float(np.median(latencies[:third])), 2) if latencies else None,
             "p50_last_third_ms": round(float(np.median(latencies[-third:])), 2) if latencies else None,
+            "p50_first_10s_ms": round(float(np.median(first)), 2) if first else None,
+            "p50_last_10s_ms": round(float(np.median(last)), 2) if last else None,
             "bytes_per_message": int(np.median([size for *_, size in window])) if window else 0,
             "mbit_per_s": round(sum(size for *_, size in window) * 8e-6 / max(finish - begin, 1e-6), 1),
         }

@@ -122,6 +122,11 @@ def stop(process: subprocess.Popen[bytes], timeout: float, first: int = signal.S
             return
 
 
+def tbf(verb: str, link: str, rate: str) -> list[str]:
+    """The tc command that adds or changes (`verb`) the tbf shaping of `link`: burst 512 KB, latency 50 ms."""
+    return ["tc", "qdisc", verb, "dev", link, "root", "tbf", "rate", rate, "burst", "512kb", "latency", "50ms"]
+
+
 class TwoHosts:
     """Hosts A and B joined by a 1 Gbit/s veth pair; use as a context manager."""
 
@@ -154,27 +159,17 @@ class TwoHosts:
             for host, link in ((self.a, self.link_a), (self.b, self.link_b)):
                 host.run(["ip", "addr", "add", f"{host.address}/30", "dev", link])
                 host.run(["ip", "link", "set", link, "up", "multicast", "on"])
-                host.run(
-                    [
-                        "tc",
-                        "qdisc",
-                        "add",
-                        "dev",
-                        link,
-                        "root",
-                        "tbf",
-                        "rate",
-                        rate,
-                        "burst",
-                        "512kb",
-                        "latency",
-                        "50ms",
-                    ]
-                )
+                host.run(tbf("add", link, rate))
                 host.run(["ip", "route", "add", "224.0.0.0/4", "dev", link])
         except BaseException:
             self.close()
             raise
+
+    def shape(self, rate: str) -> None:
+        """Shapes both ends of the link anew: `tc qdisc change ... tbf rate <rate>` (e.g. "100mbit", "20mbit")."""
+        for host, link in ((self.a, self.link_a), (self.b, self.link_b)):
+            if host is not None:
+                host.run(tbf("change", link, rate))
 
     def link_bytes(self) -> int:
         """Bytes host A has sent over the link so far."""

@@ -16,7 +16,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from ros_support import ROOT, diagnostic_values, node_name, start_node, stop_node, subscriber
 from sensor_msgs.msg import CameraInfo, CompressedImage, PointCloud2
@@ -162,6 +164,59 @@ def test_a_bad_remote_parameter_stops_the_node_naming_it(processes) -> None:
     assert "remote.depth.format" in err.decode() and "png, rvl" in err.decode()
 
 
+@pytest.mark.parametrize(
+    ("parameter", "value", "accepted"),
+    [
+        ("remote.max_mbit_s", "0.0", "a number > 0"),
+        ("remote.priority", "rgb,colour", "accepted: rgb, depth, points, right, raw"),
+    ],
+)
+def test_a_bad_link_share_parameter_stops_the_node_naming_it(processes, parameter, value, accepted) -> None:
+    node = start_node(processes, "camera_node", node_name(), {**SMALL, "remote.enable": True, parameter: value})
+    out, err = node.communicate(timeout=START_TIMEOUT)
+    assert node.returncode == 2, (out + err).decode()
+    assert f"'{parameter}'" in err.decode() and accepted in err.decode(), err.decode()
+
+
+def test_remote_images_come_in_their_smaller_form_with_camera_info_to_match(processes) -> None:
+    import cv2
+
+    from airo_mp_camera.codecs.compressed_depth import decode_compressed_depth
+
+    name = node_name()
+    scaled = {"remote.rgb.scale": 0.5, "remote.depth.scale": 0.25}
+    node = start_node(processes, "camera_node", name, {**SMALL, **LOOPBACK_REMOTE, **scaled})
+    remote = f"/{name}/remote"
+    topics = {
+        f"{remote}/rgb/image_raw/compressed": CompressedImage,
+        f"{remote}/rgb/camera_info": CameraInfo,
+        f"{remote}/depth/image_raw/compressedDepth": CompressedImage,
+        f"{remote}/depth/camera_info": CameraInfo,
+        f"/{name}/rgb/camera_info": CameraInfo,
+    }
+    try:
+        with subscriber() as probe:
+            for topic, message_type in topics.items():
+                probe.subscribe(message_type, topic)
+            probe.wait_for(lambda: all(probe.count(t) >= 1 for t in topics), START_TIMEOUT, "every topic")
+            messages = {topic: probe.messages[topic][-1] for topic in topics}
+    finally:
+        stop_node(node)
+    jpeg = np.frombuffer(bytes(messages[f"{remote}/rgb/image_raw/compressed"].data), np.uint8)
+    assert cv2.imdecode(jpeg, cv2.IMREAD_COLOR).shape == (120, 160, 3)
+    depth = messages[f"{remote}/depth/image_raw/compressedDepth"]
+    assert decode_compressed_depth(depth.format, bytes(depth.data)).shape == (60, 80)
+    full = messages[f"/{name}/rgb/camera_info"]
+    for topic, (width, height) in (
+        (f"{remote}/rgb/camera_info", (160, 120)),
+        (f"{remote}/depth/camera_info", (80, 60)),
+    ):
+        info = messages[topic]
+        assert (info.width, info.height) == (width, height)
+        scale = width / full.width
+        assert list(info.k) == pytest.approx([v * scale if i in (0, 2, 4, 5) else v for i, v in enumerate(full.k)])
+
+
 def test_socket_buffer_warning_names_the_sysctl(tmp_path: Path) -> None:
     limits = socket_buffer_limits()
     if "net.core.rmem_max" not in limits:
@@ -179,16 +234,22 @@ def test_socket_buffer_warning_names_the_sysctl(tmp_path: Path) -> None:
     assert socket_buffer_warnings(str(ROOT / "config" / "fastdds_large_data.xml")) == []
 
 
-def test_two_hosts_remote_topics_cross_the_link_and_local_topics_do_not() -> None:
-    from benchmarks.two_hosts import TwoHosts, missing_requirements, namespaces_gone
+def two_hosts() -> Any:
+    """Two simulated hosts (benchmarks/two_hosts.py), or the test skipped saying why they cannot be built."""
+    from benchmarks.two_hosts import TwoHosts, missing_requirements
 
     reason = missing_requirements()
     if reason is not None:
         pytest.skip(f"two simulated hosts: {reason}")
+    return TwoHosts()
+
+
+def test_two_hosts_remote_topics_cross_the_link_and_local_topics_do_not() -> None:
     from benchmarks.remote import CAMERA, REMOTE, collect, environments, probe, start_camera
+    from benchmarks.two_hosts import namespaces_gone
 
     env = environments()
-    hosts = TwoHosts()
+    hosts = two_hosts()
     try:
         assert hosts.b is not None
         log = subprocess.DEVNULL
@@ -211,4 +272,48 @@ def test_two_hosts_remote_topics_cross_the_link_and_local_topics_do_not() -> Non
     for topic in local:
         assert b[topic]["received"] == 0, f"host B received the camera node's own {topic}: {report}"
         assert a[topic]["received"] > 0, f"host A's local subscriber got no {topic}: {report}"
+    assert namespaces_gone(hosts), "a namespace or the veth pair outlived the test"
+
+
+def test_two_hosts_a_shaped_link_is_shared_in_priority_order() -> None:
+    """A 20 Mbit/s link and a 3 Mbit/s budget: rgb gets its full rate, depth what is left, points pause.
+
+    Realistic 320x240 depth at 15 Hz asks for some 7 Mbit/s and the cloud (decimated by 4) for some 6: neither
+    fits beside rgb (about 2 Mbit/s: noisy jpeg). Read from the remote bridge's /diagnostics as host B gets them.
+    """
+    from benchmarks.remote import REMOTE, collect, environments, probe, start_camera
+    from benchmarks.two_hosts import namespaces_gone
+
+    env = environments()
+    hosts = two_hosts()
+    try:
+        assert hosts.b is not None
+        hosts.shape("20mbit")
+        start_camera(
+            hosts.a,
+            env["node"],
+            320,
+            240,
+            realistic=True,
+            log=subprocess.DEVNULL,
+            remote_raw=False,
+            extra={"fps": 15.0, "remote.max_mbit_s": 3.0},
+        )
+        rgb, depth, points = (
+            f"{REMOTE}/rgb/image_raw/compressed",
+            f"{REMOTE}/depth/image_raw/compressedDepth",
+            f"{REMOTE}/points",
+        )
+        b = collect(probe(hosts.b, env["network"], 5.0, [rgb, depth, points, "/diagnostics"], warmup=4.0), 90.0)
+    finally:
+        hosts.close()
+    status = b["/diagnostics"]["remote bridge"]
+    report = json.dumps(b)[:3000]
+    assert b[rgb]["received"] > 0 and status["rgb link share"] == "full rate", report
+    assert status["rgb skipped (lower priority)"] == "0" and status["rgb skipped (budget)"] == "0", report
+    assert int(status["depth skipped (lower priority)"]) > 0, report
+    assert status["points link share"] == "paused (lower priority)", report
+    assert int(status["points skipped (lower priority)"]) > 0, report
+    assert b[points]["received"] <= 1, report  # its first frame goes out before its size is known
+    assert status["link budget (Mbit/s)"] == "3", report
     assert namespaces_gone(hosts), "a namespace or the veth pair outlived the test"

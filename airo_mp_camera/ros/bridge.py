@@ -43,6 +43,8 @@ from airo_mp_camera.pipeline.schemas import (
     StereoRGBSchema,
 )
 from airo_mp_camera.ros.depth_encoder import DepthEncoderWorker
+from airo_mp_camera.ros.image_scaling import ImageScaler, scale_camera_info, scaled_size
+from airo_mp_camera.ros.link_share import LinkShare, share_key
 from airo_mp_camera.ros.messages import (
     CompressedImageBuilder,
     DepthMillimetreBuilder,
@@ -216,6 +218,20 @@ class Bridge:
         self._depth_mm = DepthMillimetreBuilder()
         self._cloud = PointCloudBuilder(xyz_only=config.points_xyz_only)
         self._compressors: dict[str, CompressedImageBuilder] = {}
+        self.link_share = (
+            LinkShare(config.link_budget_mbit_s, config.link_priority)
+            if config.remote and config.link_budget_mbit_s > 0
+            else None
+        )
+        self._scalers = {
+            name: ImageScaler(scale, nearest=name == "depth")
+            for name, scale in (
+                ("rgb", config.image_scale),
+                ("right", config.image_scale),
+                ("depth", config.depth_scale),
+            )
+            if scale != 1.0
+        }
         self._receiver: BridgeReceiver | None = None
         self._available: set[str] = set()
         self._warned_missing: set[str] = set()
@@ -227,6 +243,7 @@ class Bridge:
         self.last_frame_id = 0
         self.last_frame_time = 0.0
         self._period = 0.0  # seconds between the last two frames
+        self._camera_fps = 0.0  # the publishing camera's frame rate (what the link share asks for)
         self._restarts = 0  # publisher restarts seen by receivers since replaced
         self._last_key: tuple[int | None, int] = (None, 0)  # (publisher generation, frame id) last bridged
         self.publisher_alive = False
@@ -334,6 +351,7 @@ class Bridge:
         if self.last_frame_time:
             self._period = min(now - self.last_frame_time, 1.0)
         self.last_frame_time = now
+        self._camera_fps = receiver.fps
         self._publish_frame(receiver, now, plan)
         if receiver.restarts:  # a new publisher: connect anew, to bridge every stream it writes now
             self._restarts += receiver.restarts
@@ -342,18 +360,52 @@ class Bridge:
 
     # ------------------------------------------------------------------------------ messages
     def _plan(self) -> dict[str, tuple[bool, bool, bool]]:
-        """The streams to publish from the next frame: subscribed, and due by their rate limit by then."""
+        """The streams to publish from the next frame: subscribed, due by their rate limit, let out by the link."""
         soon = self._clock() + 0.5 * self._period
         plan = {}
         for name, stream in self.streams.items():
             if name in self._available:
                 wanted = stream.wanted()
+                self._ask_link(name, stream, wanted)
                 if any(wanted) and stream.limit.due(soon):
                     # A link that has been busy for a while: do not even copy the frame out of shared memory.
                     if self._skip_for_link(stream, soon, start_clock=False):
                         continue
-                    plan[name] = wanted
+                    admitted = self._admitted(name, wanted, soon)  # the parts the link share lets out
+                    if any(admitted):
+                        plan[name] = admitted
         return plan
+
+    def _ask_link(self, name: str, stream: _Stream, wanted: tuple[bool, bool, bool]) -> None:
+        """Tells the link share the rate each part of a remote stream asks for: the camera's, capped by max_rate."""
+        if self.link_share is None:
+            return
+        # The camera's rate, not the rate this bridge grabs at: a bridge short of CPU must not ask for less and
+        # then take on more streams than the link and itself can carry.
+        rate = self._camera_fps
+        if stream.config.max_rate > 0:
+            rate = min(rate, stream.config.max_rate)
+        main, info, compressed = wanted
+        if name == "points":
+            self.link_share.ask(name, rate if main else 0.0)
+            return
+        self.link_share.ask(name, rate if info or compressed else 0.0)
+        if stream.main is not None:
+            self.link_share.ask(share_key(name, raw=True), rate if main else 0.0)
+
+    def _admitted(self, name: str, wanted: tuple[bool, bool, bool], now: float) -> tuple[bool, bool, bool]:
+        """The parts of a remote stream's frame that the link share lets out now (all of them without one)."""
+        share = self.link_share
+        main, info, compressed = wanted
+        if share is None:
+            return wanted
+        if name == "points":
+            return (main and share.admit(name, now) is None, info, compressed)
+        if (info or compressed) and share.admit(name, now) is not None:
+            info = compressed = False
+        if main and share.admit(share_key(name, raw=True), now) is not None:
+            main = False
+        return main, info, compressed
 
     def _skip_for_link(self, stream: _Stream, when: float, start_clock: bool) -> bool:
         """Whether to skip this frame of a remote stream because its link still carries the last message.
@@ -394,31 +446,45 @@ class Bridge:
                 message = self._main_message(name, receiver, stream_header)
                 stream.main.publish(message)
                 sent += len(message.data)
+                self._charge(name if name == "points" else share_key(name, raw=True), len(message.data))
             if compressed and stream.compressed is not None:
                 if name == "depth":  # encoded on the worker thread, which publishes and counts it
-                    if not self._depth_worker(stream).submit(receiver.retrieve_depth_map(), stream_header):
+                    depth = self._scaled(name, receiver.retrieve_depth_map())
+                    if not self._depth_worker(stream).submit(depth, stream_header):
                         stream.stats.dropped += 1
                 else:
                     view = "right" if right else "left"
-                    message = self._compressor(name).build(receiver.retrieve_rgb_image_as_int(view), stream_header)
+                    pixels = self._scaled(name, receiver.retrieve_rgb_image_as_int(view))
+                    message = self._compressor(name).build(pixels, stream_header)
                     stream.compressed.publish(message)
                     sent += len(message.data)
+                    self._charge(name, len(message.data))
             if info and stream.info is not None:
-                stream.info.publish(self._camera_info(receiver, right, stream_header))
+                stream.info.publish(self._camera_info(receiver, name, stream_header))
             stream.stats.bytes += sent
             stream.last_bytes = sent
             stream.stats.published += 1
             stream.stats.latencies.append(self._clock() - captured)
 
+    def _charge(self, key: str, nbytes: int) -> None:
+        if self.link_share is not None:
+            self.link_share.sent(key, nbytes, self._clock())
+
+    def _scaled(self, name: str, pixels: np.ndarray) -> np.ndarray:
+        """A remote stream's image in its smaller form (remote.rgb.scale, remote.depth.scale), if asked for."""
+        scaler = self._scalers.get(name)
+        return pixels if scaler is None else scaler.scale_image(pixels)
+
     def _main_message(self, name: str, receiver: BridgeReceiver, stream_header: Header) -> Image | PointCloud2:
         if name == "rgb":
-            return self._images[name].build(receiver.retrieve_rgb_image_as_int(), stream_header)
+            return self._images[name].build(self._scaled(name, receiver.retrieve_rgb_image_as_int()), stream_header)
         if name == "right":
-            return self._images[name].build(receiver.retrieve_rgb_image_as_int("right"), stream_header)
+            pixels = self._scaled(name, receiver.retrieve_rgb_image_as_int("right"))
+            return self._images[name].build(pixels, stream_header)
         if name == "confidence":
             return self._images[name].build(receiver.retrieve_confidence_map(), stream_header)
         if name == "depth":
-            depth = receiver.retrieve_depth_map()
+            depth = self._scaled(name, receiver.retrieve_depth_map())
             if self.config.depth_encoding == "16UC1":
                 return self._depth_mm.build(depth, stream_header)
             return self._images[name].build(depth, stream_header)
@@ -429,13 +495,18 @@ class Bridge:
         decimation = self.config.points_decimation if organized is not None else 1
         return self._cloud.build(cloud.points, cloud.colors, stream_header, organized, decimation=decimation)
 
-    def _camera_info(self, receiver: BridgeReceiver, right: bool, stream_header: Header) -> CameraInfo:
+    def _camera_info(self, receiver: BridgeReceiver, name: str, stream_header: Header) -> CameraInfo:
         width, height = receiver.resolution
         distortion = receiver.distortion_coefficients()
-        if not right:
-            return camera_info(receiver.intrinsics_matrix(), distortion, width, height, stream_header)
-        baseline = float(receiver.pose_of_right_view_in_left_view[0, 3])
-        return camera_info(receiver.intrinsics_matrix("right"), distortion, width, height, stream_header, baseline)
+        if name != "right":
+            info = camera_info(receiver.intrinsics_matrix(), distortion, width, height, stream_header)
+        else:
+            baseline = float(receiver.pose_of_right_view_in_left_view[0, 3])
+            info = camera_info(receiver.intrinsics_matrix("right"), distortion, width, height, stream_header, baseline)
+        scaler = self._scalers.get(name)
+        if scaler is not None:
+            scale_camera_info(info, *scaled_size(width, height, scaler.scale))
+        return info
 
     def _depth_worker(self, stream: _Stream) -> DepthEncoderWorker:
         if self._depth_encoder is None:
@@ -444,6 +515,7 @@ class Bridge:
 
             def count(nbytes: int, _header: Header) -> None:
                 stats.encoded_bytes += nbytes
+                self._charge("depth", nbytes)
 
             self._depth_encoder = DepthEncoderWorker(
                 stream.compressed,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
 from airo_mp_camera.ros.bridge import Bridge
+from airo_mp_camera.ros.link_share import SKIP_REASONS, share_key
 from airo_mp_camera.ros.messages import stamp
 
 
@@ -34,6 +35,22 @@ class DiagnosticsReporter:
         self._last_published = {stream: 0 for stream in bridge.streams}
         self._last_bytes = {stream: 0 for stream in bridge.streams}
 
+    def _link_share_values(self, name: str) -> list[tuple[str, str]]:
+        """The remote bridge's link share of a stream: its state and the frames it skipped, by reason."""
+        share = self.bridge.link_share
+        if share is None:
+            return []
+        values = []
+        for key in (name, share_key(name, raw=True)):
+            if key not in share.streams or (key != name and share.streams[key].rate_hz == 0.0):
+                continue
+            label = f"{name} raw" if key != name else name
+            values.append((f"{label} link share", share.state(key)))
+            values += [
+                (f"{label} skipped ({reason})", str(share.streams[key].skipped(reason))) for reason in SKIP_REASONS
+            ]
+        return values
+
     def report(self) -> DiagnosticArray:
         now = time.monotonic()
         elapsed = max(now - self._last_time, 1e-6)
@@ -48,6 +65,8 @@ class DiagnosticsReporter:
             ("publisher restarts", str(bridge.restarts)),
             ("last frame id", str(bridge.last_frame_id)),
         ]
+        if bridge.link_share is not None:
+            values.append(("link budget (Mbit/s)", f"{bridge.link_share.budget_bit_s * 1e-6:g}"))
         for name, stream in bridge.streams.items():
             stats = stream.stats
             sent = stats.bytes + stats.encoded_bytes
@@ -60,6 +79,7 @@ class DiagnosticsReporter:
                 (f"{name} skipped (link busy)", str(stats.link_busy)),
                 (f"{name} subscribers", str(stream.subscribers())),
             ]
+            values += self._link_share_values(name)
             self._last_published[name] = stats.published
             self._last_bytes[name] = sent
         self._last_time, self._last_frames = now, frames

@@ -16,6 +16,8 @@ from typing import Any
 from airo_mp_camera.cameras.bag_layouts import STREAMS as REPLAY_STREAMS
 from airo_mp_camera.pipeline.errors import InvalidNamespaceError
 from airo_mp_camera.pipeline.namespace import validate_namespace
+from airo_mp_camera.ros.link_share import DEFAULT_PRIORITY as LINK_PRIORITY
+from airo_mp_camera.ros.link_share import parse_priority
 
 Value = bool | int | float | str
 
@@ -290,6 +292,36 @@ REMOTE_SPECS: tuple[ParameterSpec, ...] = (
         choices=REMOTE_TRANSPORTS,
     ),
     ParameterSpec(
+        "remote.max_mbit_s",
+        1000.0,
+        "Remote bridge: the most its streams send together, in Mbit/s; set it a little under the link's rate "
+        "(e.g. 90 on 100 Mbit Wi-Fi). Given out in remote.priority order; a stream beyond it skips frames.",
+        minimum=0.0,
+        exclusive_minimum=True,
+    ),
+    ParameterSpec(
+        "remote.priority",
+        ",".join(LINK_PRIORITY),
+        "Remote bridge: which streams get the link first, comma-separated (raw: every raw topic); streams left "
+        "out follow in the default order.",
+    ),
+    ParameterSpec(
+        "remote.rgb.scale",
+        1.0,
+        "Remote rgb and right images (and camera_info, as image_proc's resize) scaled by this factor; 1: full size.",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+    ),
+    ParameterSpec(
+        "remote.depth.scale",
+        1.0,
+        "Remote depth images (and camera_info) scaled by this factor, nearest pixel (no mixed depths); 1: full size.",
+        minimum=0.0,
+        maximum=1.0,
+        exclusive_minimum=True,
+    ),
+    ParameterSpec(
         "remote.fastdds_profile",
         "",
         "Fast DDS profile of the remote bridge process; empty: the package's profile of remote.transport.",
@@ -412,6 +444,12 @@ class BridgeConfig:
     png_level: int = 3
     grab_timeout: float = 1.0
     diagnostics_period: float = 1.0
+    link_budget_mbit_s: float = 0.0
+    """The remote bridge's budget (remote.max_mbit_s); 0: no link share (the local bridge)."""
+    link_priority: tuple[str, ...] = LINK_PRIORITY
+    image_scale: float = 1.0
+    """rgb and right images (and their camera_info) scaled by this factor (the remote bridge's smaller forms)."""
+    depth_scale: float = 1.0
 
     @property
     def left_frame(self) -> str:
@@ -519,7 +557,18 @@ def remote_bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeCon
         jpeg_quality=int(checked["remote.rgb.jpeg_quality"]),
         png_level=int(checked["remote.rgb.png_level"]),
         remote=True,
+        link_budget_mbit_s=float(checked["remote.max_mbit_s"]),
+        link_priority=_link_priority(str(checked["remote.priority"])),
+        image_scale=float(checked["remote.rgb.scale"]),
+        depth_scale=float(checked["remote.depth.scale"]),
     )
+
+
+def _link_priority(text: str) -> tuple[str, ...]:
+    try:
+        return parse_priority(text)
+    except ValueError as error:
+        raise ParameterError(f"parameter 'remote.priority': {error}, got {text!r}") from error
 
 
 def camera_config(values: Mapping[str, Any]) -> CameraConfig:
