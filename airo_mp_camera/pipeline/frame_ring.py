@@ -460,8 +460,21 @@ class FrameRing:
         atomics.fence(atomics.ACQUIRE)
         return atomics.load(self._seq_addresses[slot], atomics.RELAXED) == sequence
 
-    def read_frame(self, slot: int, frame_id: int, destination: Mapping[str, Mapping[str, np.ndarray]]) -> bool:
+    def read_frame(
+        self,
+        slot: int,
+        frame_id: int,
+        destination: Mapping[str, Mapping[str, np.ndarray]],
+        sources: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+    ) -> bool:
         """Copies the schemas in `destination` from `slot`, which should hold frame `frame_id`.
+
+        Args:
+            slot: the slot to read.
+            frame_id: the frame it should hold.
+            destination: the arrays to copy into, by schema and field.
+            sources: views of the slot's arrays to copy from, by schema and field (default: the slot's own
+                fields); views in another layout convert while they copy (e.g. RGB from a BGRA slot).
 
         Returns:
             True when the copy is complete and untorn; False when the slot was (being) overwritten.
@@ -470,7 +483,7 @@ class FrameRing:
         sequence = self.open_frame(slot, frame_id)
         if sequence is None:
             return False
-        views = self._slots[slot]
+        views = self._slots[slot] if sources is None else sources
         for schema_name, arrays in destination.items():
             source = views[schema_name]
             for field_name, array in arrays.items():
