@@ -268,3 +268,16 @@ def test_watermarks_of_strided_views_are_read_as_they_were_stamped() -> None:
     assert watermark.matches(bgra[..., 2::-1], 2**40 + 7)
     assert watermark.matches(np.ascontiguousarray(bgra[..., 2::-1]), 2**40 + 7)  # what a copying receiver sees
     assert not watermark.matches(bgra, 2**40 + 7)  # the BGRA bytes themselves are in another order
+
+
+def test_the_converting_copy_equals_numpys_for_every_camera_layout_view() -> None:
+    from airo_mp_camera.pipeline.pixel_copy import copy_array
+
+    rng = np.random.default_rng(18)
+    bgra = rng.integers(0, 256, (7, 9, 4), dtype=np.uint8)
+    cloud = rng.standard_normal((63, 4)).astype(np.float32)
+    padded = rng.integers(0, 256, (7, 12, 4), dtype=np.uint8)[:, :9]  # rows with padding, as a Mat's step
+    for source in (bgra[..., 2::-1], padded[..., 2::-1], cloud[:, :3], cloud.view(np.uint8)[:, 12:15], cloud[:, 1:4]):
+        destination = np.zeros(source.shape, source.dtype)
+        copy_array(destination, source)
+        assert np.array_equal(destination, source)

@@ -71,6 +71,7 @@ from airo_mp_camera.pipeline.errors import (
 )
 from airo_mp_camera.pipeline.futex import FutexWord
 from airo_mp_camera.pipeline.namespace import segment_name, validate_namespace
+from airo_mp_camera.pipeline.pixel_copy import copy_array
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
 from airo_mp_camera.pipeline.reader_table import ReaderTable, readers_path
 from airo_mp_camera.pipeline.segment_layout import (
@@ -487,7 +488,7 @@ class FrameRing:
         for schema_name, arrays in destination.items():
             source = views[schema_name]
             for field_name, array in arrays.items():
-                np.copyto(array, source[field_name])
+                copy_array(array, source[field_name])
         return self.frame_unchanged(slot, sequence)
 
     def hold(self, slot: int, sequence: int, row: int, held: int) -> str:

@@ -35,6 +35,7 @@ from airo_mp_camera.pipeline.buffers import (
     StereoRGBFrameBuffer,
     XYZRGBAPointCloudBuffer,
 )
+from airo_mp_camera.pipeline.pixel_copy import copy_array
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ class RGBSchema(Schema):
 
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
         assert isinstance(buffer, (RGBFrameBuffer, BGRAFrameBuffer))
-        np.copyto(buffer.rgb, camera.retrieve_rgb_image_as_int())
+        copy_array(buffer.rgb, camera.retrieve_rgb_image_as_int())
         if isinstance(buffer, BGRAFrameBuffer):
             _opaque(buffer.bgra)
 
@@ -213,7 +214,7 @@ class DepthImageSchema(Schema):
 
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
         assert isinstance(buffer, (DepthImageBuffer, BGRADepthImageBuffer))
-        np.copyto(buffer.depth_image, camera.retrieve_depth_image())
+        copy_array(buffer.depth_image, camera.retrieve_depth_image())
         if isinstance(buffer, BGRADepthImageBuffer):
             _opaque(buffer.depth_image_bgra)
 
@@ -263,9 +264,9 @@ class PointCloudSchema(Schema):
         cloud = camera.retrieve_colored_point_cloud()
         points = np.asarray(cloud.points).reshape(-1, 3)
         count = min(len(points), len(buffer.points))
-        np.copyto(buffer.points[:count], points[:count])
+        copy_array(buffer.points[:count], points[:count])
         if cloud.colors is not None:
-            np.copyto(buffer.colors[:count], np.asarray(cloud.colors).reshape(-1, 3)[:count])
+            copy_array(buffer.colors[:count], np.asarray(cloud.colors).reshape(-1, 3)[:count])
         else:
             buffer.colors[:count] = 0
         buffer.point_count[0] = count
@@ -292,7 +293,7 @@ class StereoRGBSchema(Schema):
 
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
         assert isinstance(buffer, (StereoRGBFrameBuffer, BGRAStereoFrameBuffer))
-        np.copyto(buffer.rgb_right, camera.retrieve_rgb_image_as_int(view=RIGHT_RGB))
+        copy_array(buffer.rgb_right, camera.retrieve_rgb_image_as_int(view=RIGHT_RGB))
         if isinstance(buffer, BGRAStereoFrameBuffer):
             _opaque(buffer.bgra_right)
         buffer.intrinsics_right[:] = camera.intrinsics_matrix(view=RIGHT_RGB)

@@ -24,6 +24,7 @@ STREAMS = ("rgb", "depth", "right", "confidence", "points")
 CAMERA_TYPES = ("synthetic", "zed", "replay")
 RELIABILITIES = ("reliable", "best_effort")
 DEPTH_ENCODINGS = ("32FC1", "16UC1")
+IMAGE_ENCODINGS = ("rgb8", "camera")
 COMPRESSED_FORMATS = ("jpeg", "png")
 DEPTH_CODECS = ("png", "rvl")
 REMOTE_STREAMS = ("rgb", "depth", "right", "points")
@@ -120,6 +121,13 @@ BRIDGE_SPECS: tuple[ParameterSpec, ...] = (
     *_stream_specs("right", False, "the right RGB image and its camera_info (stereo cameras)"),
     *_stream_specs("confidence", False, "the depth confidence map (32FC1, ZED convention: 1 best, 100 worst)"),
     *_stream_specs("points", False, "the colored point cloud (PointCloud2 with float32 x, y, z, rgb)"),
+    ParameterSpec(
+        "rgb.encoding",
+        "rgb8",
+        "rgb and right images: rgb8 (converted from the camera's layout while copied where it differs), or camera: "
+        "as the camera wrote them in place, bgra8 for a ZED (as zed-ros2-wrapper publishes), with no conversion.",
+        choices=IMAGE_ENCODINGS,
+    ),
     ParameterSpec(
         "depth.encoding",
         "32FC1",
@@ -388,6 +396,8 @@ class BridgeConfig:
     camera_name: str
     streams: Mapping[str, StreamConfig]
     depth_encoding: str = "32FC1"
+    image_encoding: str = "rgb8"
+    """rgb8, or "camera": the rgb and right images in the layout the camera wrote (bgra8 from a ZED in place)."""
     points_organized: bool = True
     points_decimation: int = 1
     points_xyz_only: bool = False
@@ -461,6 +471,7 @@ def bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeConfig:
         camera_name=str(checked["camera_name"]) or node_name,
         streams=streams,
         depth_encoding=str(checked["depth.encoding"]),
+        image_encoding=str(checked["rgb.encoding"]),
         points_organized=bool(checked["points.organized"]),
         points_decimation=int(checked["points.decimation"]),
         points_xyz_only=bool(checked["points.xyz_only"]),
