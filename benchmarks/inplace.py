@@ -42,7 +42,12 @@ def start_publisher(group: ProcessGroup, in_place: bool) -> Any:
 
 def measure(group: ProcessGroup, in_place: bool, seconds: float) -> dict[str, Any]:
     """One mode: a borrowing receiver (with the publisher's CPU and copies), then a copying receiver."""
+    from airo_mp_camera import MultiprocessRGBDReceiver
+
     publisher = start_publisher(group, in_place)
+    # Registered for RGB + depth from here on (it never reads): every frame counted below is written for readers,
+    # also while the borrower's process still starts.
+    reader = MultiprocessRGBDReceiver(publisher.namespace, timeout=10.0)
     try:
         frames, copies = publisher.frames_published, publisher.copies_made
         borrowed = borrow_phase(group, publisher, 1, seconds)
@@ -52,6 +57,7 @@ def measure(group: ProcessGroup, in_place: bool, seconds: float) -> dict[str, An
         )
         del copied["stamps"]
     finally:
+        reader.close()
         publisher.stop()
     cpu = borrowed["cpu_percent"].get("publisher")
     rate = borrowed["publisher_rate_hz"]
