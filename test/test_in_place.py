@@ -281,3 +281,6 @@ def test_the_converting_copy_equals_numpys_for_every_camera_layout_view() -> Non
         destination = np.zeros(source.shape, source.dtype)
         copy_array(destination, source)
         assert np.array_equal(destination, source)
+    slot = np.zeros_like(bgra)
+    copy_array(slot[..., 2::-1], bgra[..., 2::-1])  # RGB view into RGB view: BGRA copied whole
+    assert np.array_equal(slot, bgra)

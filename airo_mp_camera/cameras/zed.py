@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Collection, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from airo_mp_camera.cameras.errors import CameraGrabError, CameraLostError, EndOfRecordingError
 from airo_mp_camera.cameras.interface import LEFT_RGB, RIGHT_RGB, CameraState, PointCloud, check_view
+from airo_mp_camera.cameras.zed_in_place import ZedSlotRetrieval
 from airo_mp_camera.toolkit_interop import register_as_toolkit_interface
 
 logger = logging.getLogger(__name__)
@@ -117,6 +119,8 @@ class ZedCamera(CameraState):
         max_depth: farthest depth in metres the SDK reports (None: the SDK's default).
         reopen_attempts: how often to try to reopen a camera that disappeared before giving up.
         reopen_delay: seconds to wait before each reopen attempt.
+        in_place: on SDK >= 5.3.1, retrieve straight into the publisher's shared-memory slots (BGRA images,
+            XYZRGBA cloud; see cameras/zed_in_place.py); False: the publisher copies each frame.
 
     """
 
@@ -133,6 +137,7 @@ class ZedCamera(CameraState):
         max_depth: float | None = None,
         reopen_attempts: int = 3,
         reopen_delay: float = 1.0,
+        in_place: bool = True,
     ) -> None:
         resolution = str(resolution).upper()
         fps = int(fps)
@@ -188,6 +193,7 @@ class ZedCamera(CameraState):
         if code != sl.ERROR_CODE.SUCCESS:
             raise CameraGrabError(f"could not open {self._source}: {code.name} ({code})")
         self._read_camera_information()
+        self._slot_retrieval = ZedSlotRetrieval(sl, self._source, self._resolution, self._depth_enabled, in_place)
         self._mats: dict[str, Any] = {}
         self._views: dict[str, np.ndarray] = {}
         self._frame_id = 0
@@ -290,6 +296,8 @@ class ZedCamera(CameraState):
             if code == sl.ERROR_CODE.SUCCESS:
                 self.reopens += 1
                 self._read_camera_information()
+                self._slot_retrieval.forget()
+                self._slot_retrieval.resolution = self._resolution
                 logger.warning("%s reopened after %d attempt(s)", self._source, attempt)
                 return
             last = code.name
@@ -312,12 +320,31 @@ class ZedCamera(CameraState):
             if self._frame_id == 0:
                 raise RuntimeError("call grab_images() before retrieving data")
             mat = self._mat(key)
-            retrieve = self._camera.retrieve_measure if measure else self._camera.retrieve_image
-            code = retrieve(mat, what)
-            if code != self._sl.ERROR_CODE.SUCCESS:
-                raise CameraGrabError(f"{self._source}: retrieving {key} failed with {code.name} ({code})")
+            self._retrieve_mat(mat, what, measure, key)
             view = self._views[key] = mat.get_data()
         return view
+
+    def _retrieve_mat(self, mat: Any, what: Any, measure: bool, key: str = "") -> None:
+        """The SDK's retrieve of `what` (a VIEW or MEASURE) into `mat`, raising CameraGrabError on an error."""
+        retrieve = self._camera.retrieve_measure if measure else self._camera.retrieve_image
+        code = retrieve(mat, what)
+        if code != self._sl.ERROR_CODE.SUCCESS:
+            raise CameraGrabError(f"{self._source}: retrieving {key or what} failed with {code.name} ({code})")
+
+    # ------------------------------------------------------------------------------ in-place retrieval
+    def slot_layouts(self) -> dict[str, str]:
+        """The layouts the SDK writes into the publisher's slots (cameras/in_place.py); {} before SDK 5.3.1."""
+        return self._slot_retrieval.slot_layouts()
+
+    def retrieve_into(self, buffers: Mapping[str, Any]) -> Collection[str]:
+        """Retrieves the grabbed frame into Mats over the publisher's slot arrays; returns what the SDK wrote."""
+        if self._frame_id == 0:
+            raise RuntimeError("call grab_images() before retrieving data")
+        written = self._slot_retrieval.retrieve_into(buffers, self._retrieve_mat)
+        if "stereo" in written:
+            buffers["stereo"].intrinsics_right[:] = self._intrinsics[RIGHT_RGB]
+            buffers["stereo"].pose_right_in_left[:] = self._pose_right_in_left
+        return written
 
     def _require_depth(self, what: str) -> None:
         if not self._depth_enabled:
@@ -361,6 +388,7 @@ class ZedCamera(CameraState):
         """Closes the camera (or SVO file)."""
         self._camera.close()
         self._views.clear()
+        self._slot_retrieval.forget()
 
 
 def _intrinsics(parameters: Any) -> np.ndarray:

@@ -32,12 +32,12 @@ def _opencv() -> Any:
     return _cv2
 
 
-def _bgra_behind(rgb: np.ndarray) -> np.ndarray | None:
-    """The BGRA image an RGB view was taken from (read-only), or None when `rgb` is no such view."""
+def _bgra_behind(rgb: np.ndarray, writeable: bool = False) -> np.ndarray | None:
+    """The BGRA image an RGB view was taken from, or None when `rgb` is no such view."""
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[-1] != 3 or rgb.strides[1:] != (4, -1):
         return None
     bgr = rgb[..., ::-1]  # starts at the B byte of the first pixel: strides (row, 4, 1)
-    return as_strided(bgr, shape=(*rgb.shape[:2], 4), strides=(rgb.strides[0], 4, 1), writeable=False)
+    return as_strided(bgr, shape=(*rgb.shape[:2], 4), strides=(rgb.strides[0], 4, 1), writeable=writeable)
 
 
 def _quads_behind(triples: np.ndarray) -> np.ndarray | None:
@@ -66,6 +66,11 @@ def _quads_behind(triples: np.ndarray) -> np.ndarray | None:
 
 def copy_array(destination: np.ndarray, source: np.ndarray) -> None:
     """`np.copyto(destination, source)`, in one vectorised pass also from a camera's layout (see the module)."""
+    if destination.shape == source.shape and not destination.flags.c_contiguous and destination.flags.writeable:
+        source_bgra, destination_bgra = _bgra_behind(source), _bgra_behind(destination, writeable=True)
+        if source_bgra is not None and destination_bgra is not None:  # BGRA to BGRA (a ZED's copy fallback)
+            np.copyto(destination_bgra, source_bgra)
+            return
     if destination.shape == source.shape and destination.flags.c_contiguous and not source.flags.c_contiguous:
         cv2 = _opencv()
         bgra = _bgra_behind(source)
