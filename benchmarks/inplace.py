@@ -28,23 +28,31 @@ from benchmarks.processes import ProcessGroup
 MODES = ("inplace", "copying")
 
 
-def start_publisher(group: ProcessGroup, in_place: bool) -> Any:
-    """A 30 fps 1080p in-place synthetic RGB-D publisher, writing in place or copying, on a fresh namespace."""
+def start_publisher(group: ProcessGroup, in_place: bool, zed: dict[str, Any] | None = None) -> Any:
+    """A 30 fps 1080p RGB-D publisher writing in place or copying, on a fresh namespace.
+
+    The camera is `InPlaceSyntheticCamera`, or with `zed` (ZedCamera keyword arguments) a real ZED.
+    """
     from airo_mp_camera import MultiprocessRGBDPublisher
     from airo_mp_camera.cameras.synthetic_in_place import InPlaceSyntheticCamera
 
+    camera: type = InPlaceSyntheticCamera
     kwargs = {"resolution": RESOLUTION_1080P, "fps": FPS, "depth_model": "realistic", "in_place": in_place}
-    publisher = MultiprocessRGBDPublisher(InPlaceSyntheticCamera, kwargs, f"bench_{uuid.uuid4().hex[:8]}")
+    if zed is not None:
+        from airo_mp_camera.cameras.zed import ZedCamera
+
+        camera, kwargs = ZedCamera, {**zed, "in_place": in_place}
+    publisher = MultiprocessRGBDPublisher(camera, kwargs, f"bench_{uuid.uuid4().hex[:8]}")
     group.adopt(publisher)
     publisher.start()
     return publisher
 
 
-def measure(group: ProcessGroup, in_place: bool, seconds: float) -> dict[str, Any]:
+def measure(group: ProcessGroup, in_place: bool, seconds: float, zed: dict[str, Any] | None = None) -> dict[str, Any]:
     """One mode: a borrowing receiver (with the publisher's CPU and copies), then a copying receiver."""
     from airo_mp_camera import MultiprocessRGBDReceiver
 
-    publisher = start_publisher(group, in_place)
+    publisher = start_publisher(group, in_place, zed)
     # Registered for RGB + depth from here on (it never reads): every frame counted below is written for readers,
     # also while the borrower's process still starts.
     reader = MultiprocessRGBDReceiver(publisher.namespace, timeout=10.0)
@@ -71,12 +79,13 @@ def measure(group: ProcessGroup, in_place: bool, seconds: float) -> dict[str, An
     }
 
 
-def run(seconds: float) -> dict[str, Any]:
-    """Both modes, in place first."""
+def run(seconds: float, zed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Both modes, in place first (`zed`: ZedCamera keyword arguments, to measure a real ZED instead)."""
+    camera = f"ZedCamera {zed}" if zed else "InPlaceSyntheticCamera 1920x1080 @ 30 fps, depth_model=realistic"
     with ProcessGroup() as group:
         return {
-            "camera": "InPlaceSyntheticCamera 1920x1080 @ 30 fps, depth_model=realistic; receivers read RGB + depth",
-            **{mode: measure(group, mode == "inplace", seconds) for mode in MODES},
+            "camera": f"{camera}; receivers read RGB + depth",
+            **{mode: measure(group, mode == "inplace", seconds, zed) for mode in MODES},
         }
 
 
@@ -152,15 +161,25 @@ def print_rows(f: dict[str, Any], fmt: Callable[..., str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """This section alone: `tools/isolated .venv/bin/python -m benchmarks.inplace --seconds 5` (prints, no JSON)."""
+    """This section alone (prints, no JSON): `tools/isolated .venv/bin/python -m benchmarks.inplace --seconds 5`.
+
+    On a machine with a ZED: `python -m benchmarks.inplace --camera zed --zed-resolution HD1080`.
+    """
     import argparse
 
     from benchmarks.run import _fmt
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--camera", choices=("synthetic", "zed"), default="synthetic", help="zed: a real ZED")
+    parser.add_argument("--zed-resolution", default="HD1080", help="ZedCamera resolution (with --camera zed)")
+    parser.add_argument("--zed-fps", type=int, default=30, help="ZedCamera fps (with --camera zed)")
     args = parser.parse_args(argv)
-    f = figures({"inplace": run(args.seconds)})
+    zed = {"resolution": args.zed_resolution, "fps": args.zed_fps} if args.camera == "zed" else None
+    f = figures({"inplace": run(args.seconds, zed)})
+    if zed is not None:
+        print("a real ZED stamps no watermarks: its 'torn' counts are every frame, not torn frames")
+        f["inplace_torn_frames"] = None
 
     def bound(name: str, value: Any, limit: float, what: str, passed: Callable[[float], bool]) -> dict[str, Any]:
         return {
