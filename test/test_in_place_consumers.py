@@ -104,3 +104,28 @@ def test_the_recorder_records_an_in_place_cameras_frames(namespace: str, process
     swapped = np.abs((decoded - right[16:, :, ::-1]) @ luma).mean()  # what a BGR/RGB mix-up would look like
     assert error < 3.0, f"brightness differs by {error:.1f} grey levels on average from the camera's image"
     assert swapped > 3 * error, "the comparison cannot tell swapped channels"
+
+
+def test_the_rerun_logger_logs_an_in_place_cameras_frames_exactly(namespace: str, processes, tmp_path: Path) -> None:
+    pytest.importorskip(
+        "rerun.chunk", reason="rerun-sdk is not installed (pip install rerun-sdk; it needs numpy >= 2)"
+    )
+    from test_rerun_logger import image_of, read_rrd, values, wait_until_logged
+
+    from airo_mp_camera.consumers import MultiprocessRGBDRerunLogger
+
+    path = tmp_path / "camera.rrd"
+    with in_place_publisher(namespace) as publisher:
+        processes.track(publisher.pid)
+        logger = MultiprocessRGBDRerunLogger(namespace, "test_app", rrd_path=path)
+        logger.start()
+        processes.track(logger.pid)
+        wait_until_logged(logger, 5)
+        logger.stop()
+    assert logger.exitcode == 0 and logger.failure is None
+    rgb = read_rrd(path)["/camera/rgb"]
+    frame_ids = values(rgb["frame_id"])
+    assert len(frame_ids) >= 5
+    for buffer, format_, frame_id in list(zip(rgb["Image:buffer"], rgb["Image:format"], frame_ids, strict=True))[:5]:
+        image = image_of(buffer, format_, np.uint8, 3)
+        np.testing.assert_array_equal(image, expected_camera(frame_id).retrieve_rgb_image_as_int())
