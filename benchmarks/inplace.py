@@ -130,7 +130,7 @@ def targets(f: dict[str, Any], at_most: Callable[..., Any], at_least: Callable[.
             "toolkit views / ours in place",
         ),
         at_most(
-            "in-place publisher CPU / copying, per frame",
+            "publisher CPU/frame, in place / copying",
             _ratio(f.get("publisher_cpu_ms_per_frame_inplace"), f.get("publisher_cpu_ms_per_frame_copying")),
             0.6,
             "publisher process (camera included), ms per frame",

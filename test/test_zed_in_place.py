@@ -99,6 +99,31 @@ class ZedWhoseSdkReallocates(ZedCamera):
         mat_class._store = reallocating_store
 
 
+class ZedRecordingItsMats(ZedCamera):
+    """A ZedCamera that, in the publisher process, records for each stream written in place whether its Mat
+    points at the slot array and whether that array lies in the namespace's shared-memory mapping."""
+
+    def __init__(self, record: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._record = record
+
+    def retrieve_into(self, buffers: Any) -> Any:
+        written = super().retrieve_into(buffers)
+        with open("/proc/self/maps") as maps:
+            segments = [
+                tuple(int(bound, 16) for bound in line.split()[0].split("-"))
+                for line in maps
+                if "/dev/shm/airo_mp_camera." in line and not line.rstrip().endswith(".readers")
+            ]
+        with open(self._record, "a") as record:
+            for name in written:
+                address = getattr(buffers[name], SLOT_FIELDS.get(name, "depth_image_bgra")).ctypes.data
+                pointer = self._slot_retrieval._mats[(name, address)].get_pointer(self._sl.MEM.CPU)
+                shared = any(low <= address < high for low, high in segments)
+                record.write(f"{name} {address} {pointer} {shared}\n")
+        return written
+
+
 # ---------------------------------------------------------------------------------- in one process
 def test_on_sdk_5_4_each_slot_array_is_wrapped_by_a_mat_the_sdk_writes_into(sl: ModuleType) -> None:
     camera = ZedCamera(**ZED_KWARGS)
@@ -212,9 +237,9 @@ def skip_unless_retrieve_reads_padded_rows(sl: ModuleType) -> None:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("camera_cls", [ZedCamera, ZedWhoseSdkReallocates], ids=["in_place", "reallocated"])
+@pytest.mark.parametrize("camera_cls", [ZedRecordingItsMats, ZedWhoseSdkReallocates], ids=["in_place", "reallocated"])
 def test_the_frame_in_shared_memory_is_the_one_the_sdk_delivered(
-    camera_cls: type, sl: ModuleType, namespace: str, processes
+    camera_cls: type, sl: ModuleType, namespace: str, processes, tmp_path: Path
 ) -> None:
     in_place = sl.SDK_VERSION >= "5.3.1"
     if camera_cls is ZedWhoseSdkReallocates and not in_place:
@@ -222,7 +247,9 @@ def test_the_frame_in_shared_memory_is_the_one_the_sdk_delivered(
     if camera_cls is ZedWhoseSdkReallocates or not in_place:
         skip_unless_retrieve_reads_padded_rows(sl)
     results = SPAWN.Queue()
-    with CameraPublisher(camera_cls, ZED_KWARGS, schemas(), namespace) as publisher:
+    record = tmp_path / "mats.txt"
+    kwargs = {**ZED_KWARGS, "record": str(record)} if camera_cls is ZedRecordingItsMats else ZED_KWARGS
+    with CameraPublisher(camera_cls, kwargs, schemas(), namespace) as publisher:
         processes.track(publisher.pid)
         child = SPAWN.Process(target=read_and_compare, args=(namespace, results))
         child.start()
@@ -241,5 +268,9 @@ def test_the_frame_in_shared_memory_is_the_one_the_sdk_delivered(
         assert copies >= 2 * (frames - 1), "rgb and right fell back to the publisher's copy on every frame"
     elif in_place:
         assert copies == 0, "the SDK wrote every stream into the slot: the publisher copied nothing"
+        rows = [line.split() for line in record.read_text().splitlines()]
+        assert {row[0] for row in rows} == {"rgb", "stereo", "depth", "depth_image", "confidence", "point_cloud"}
+        assert all(address == pointer and shared == "True" for _, address, pointer, shared in rows), rows[:6]
+        assert len({row[1] for row in rows if row[0] == "rgb"}) >= 3, "one Mat per slot, several slots used"
     else:
         assert copies > 0
