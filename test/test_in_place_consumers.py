@@ -42,18 +42,30 @@ def test_the_bridge_publishes_an_in_place_cameras_frames_as_rgb8_or_its_own_bgra
 ) -> None:
     pytest.importorskip("rclpy", reason="rclpy is not installed (make venv installs ROS 2 from PyPI)")
     from ros_support import cloud_arrays, node_name, start_node, stop_node, subscriber
-    from sensor_msgs.msg import Image, PointCloud2
+    from sensor_msgs.msg import CompressedImage, Image, PointCloud2
 
     with in_place_publisher(namespace) as publisher:
         processes.track(publisher.pid)
         name = node_name()
-        params = {"namespace": namespace, "rgb.encoding": encoding, "right.enable": True, "points.enable": True}
+        params = {
+            "namespace": namespace,
+            "rgb.encoding": encoding,
+            "right.enable": True,
+            "points.enable": True,
+            "compressed.format": "png",  # lossless: the compressed twin must hold the same pixels
+        }
         bridge = start_node(processes, "bridge_node", name, params)
-        topics = {"rgb": f"/{name}/rgb/image_raw", "right": f"/{name}/right/image_raw", "points": f"/{name}/points"}
+        topics = {
+            "rgb": f"/{name}/rgb/image_raw",
+            "right": f"/{name}/right/image_raw",
+            "points": f"/{name}/points",
+            "compressed": f"/{name}/rgb/image_raw/compressed",
+        }
         with subscriber() as probe:
             probe.subscribe(Image, topics["rgb"])
             probe.subscribe(Image, topics["right"])
             probe.subscribe(PointCloud2, topics["points"])
+            probe.subscribe(CompressedImage, topics["compressed"])
             for topic in topics.values():
                 probe.wait_for(lambda t=topic: probe.count(t) >= 2, START_TIMEOUT, f"messages on {topic}")
             messages = {stream: probe.messages[topic][-1] for stream, topic in topics.items()}
@@ -79,6 +91,12 @@ def test_the_bridge_publishes_an_in_place_cameras_frames_as_rgb8_or_its_own_bgra
     expected = expected_camera(cloud_id).retrieve_colored_point_cloud()
     np.testing.assert_array_equal(points, expected.points)
     np.testing.assert_array_equal(colors, expected.colors)
+    import cv2
+
+    compressed = messages["compressed"]
+    decoded = cv2.imdecode(np.frombuffer(bytes(compressed.data), np.uint8), cv2.IMREAD_COLOR)[..., ::-1]  # BGR
+    compressed_id = watermark.read(decoded)[0]
+    np.testing.assert_array_equal(decoded, expected_camera(compressed_id).retrieve_rgb_image_as_int())
 
 
 @pytest.mark.skipif(not (shutil.which("ffmpeg") and shutil.which("ffprobe")), reason="ffmpeg/ffprobe not installed")
