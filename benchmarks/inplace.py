@@ -1,7 +1,8 @@
 """In-place retrieval (issue 18): a camera writing into the shared-memory slot against the same camera copying.
 
-Both runs host `InPlaceSyntheticCamera` (1080p, 30 fps, `depth_model="realistic"`: noisy depth with holes)
-behind a MultiprocessRGBDPublisher, one after the other in this process tree; receivers read RGB and depth.
+Both modes host `InPlaceSyntheticCamera` (1080p, 30 fps, `depth_model="realistic"`: noisy depth with holes)
+behind a MultiprocessRGBDPublisher, one after the other in this process tree, each twice in ABBA order (the
+first measurement of a run tends to be slower on a loaded machine); receivers read RGB and depth.
 The camera copies each stream it is asked for once from its "device" memory (a stand-in for a ZED's GPU to
 host copy, in the ZED's layouts: BGRA, float32 depth):
 
@@ -9,7 +10,7 @@ host copy, in the ZED's layouts: BGRA, float32 depth):
 - copying (`in_place=False`): into its own buffers, which the publisher then copies into the slot (RGB),
   as a ZED without in-place retrieval does.
 
-Per run: one borrowing receiver (capture -> borrowed frame in hand, p50/p99; watermarks checked), then one
+Per measurement: one borrowing receiver (capture -> borrowed frame in hand, p50/p99; watermarks checked), then one
 copying receiver (its latency, and "complete": capture -> the frame complete in shared memory, from the
 publisher's heartbeat). Publisher CPU per frame is the publisher process's CPU time (camera included) over
 the borrow phase divided by the frames it published; copies per frame are counted by the publisher itself
@@ -79,14 +80,45 @@ def measure(group: ProcessGroup, in_place: bool, seconds: float, zed: dict[str, 
     }
 
 
+ORDER = ("inplace", "copying", "copying", "inplace")
+"""Modes in measuring order: ABBA, so a drift of the machine's load over the run weighs on both alike."""
+
+
+def summarise(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One mode's figures over its runs: mean of the p50s, max of the p99s, copies and CPU over all frames."""
+
+    def mean(values: list[Any]) -> float | None:
+        present = [value for value in values if value is not None]
+        return round(sum(present) / len(present), 3) if present else None
+
+    frames = sum(report["frames"] for report in reports)
+    p99s = [report["borrow"]["latency_p99_ms"] for report in reports]
+    return {
+        "borrow_p50_ms": mean([report["borrow"]["latency_p50_ms"] for report in reports]),
+        "borrow_p99_ms": max(p99s) if p99s else None,
+        "complete_ms": mean([report["copy"]["published_p50_ms"] for report in reports]),
+        "copy_p50_ms": mean([report["copy"]["latency_p50_ms"] for report in reports]),
+        "publisher_copies_per_frame": round(sum(r["publisher_copies"] for r in reports) / frames, 3)
+        if frames
+        else None,
+        "publisher_cpu_ms_per_frame": mean([report["publisher_cpu_ms_per_frame"] for report in reports]),
+        "torn": sum(report["borrow"]["torn_or_changed_while_held"] + report["copy"]["torn"] for report in reports),
+    }
+
+
 def run(seconds: float, zed: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Both modes, in place first (`zed`: ZedCamera keyword arguments, to measure a real ZED instead)."""
+    """Both modes twice, in ABBA order, `seconds / 2` per phase (`zed`: ZedCamera keyword arguments, a real ZED)."""
     camera = f"ZedCamera {zed}" if zed else "InPlaceSyntheticCamera 1920x1080 @ 30 fps, depth_model=realistic"
+    rounds: list[dict[str, Any]] = []
     with ProcessGroup() as group:
-        return {
-            "camera": f"{camera}; receivers read RGB + depth",
-            **{mode: measure(group, mode == "inplace", seconds, zed) for mode in MODES},
-        }
+        for mode in ORDER:
+            rounds.append({"mode": mode, **measure(group, mode == "inplace", seconds / 2, zed)})
+    return {
+        "camera": f"{camera}; receivers read RGB + depth",
+        "order": list(ORDER),
+        **{mode: summarise([r for r in rounds if r["mode"] == mode]) for mode in MODES},
+        "rounds": rounds,
+    }
 
 
 def figures(sections: dict[str, Any]) -> dict[str, Any]:
@@ -96,17 +128,13 @@ def figures(sections: dict[str, Any]) -> dict[str, Any]:
     section = sections.get("inplace", {})
     values: dict[str, Any] = {}
     for mode in MODES:
-        values[f"shm_borrow_{mode}_rgbd_1080p_p50_ms"] = _get(section, mode, "borrow", "latency_p50_ms")
-        values[f"shm_borrow_{mode}_rgbd_1080p_p99_ms"] = _get(section, mode, "borrow", "latency_p99_ms")
-        values[f"shm_complete_{mode}_rgbd_1080p_ms"] = _get(section, mode, "copy", "published_p50_ms")
-        values[f"shm_copy_{mode}_rgbd_1080p_p50_ms"] = _get(section, mode, "copy", "latency_p50_ms")
+        values[f"shm_borrow_{mode}_rgbd_1080p_p50_ms"] = _get(section, mode, "borrow_p50_ms")
+        values[f"shm_borrow_{mode}_rgbd_1080p_p99_ms"] = _get(section, mode, "borrow_p99_ms")
+        values[f"shm_complete_{mode}_rgbd_1080p_ms"] = _get(section, mode, "complete_ms")
+        values[f"shm_copy_{mode}_rgbd_1080p_p50_ms"] = _get(section, mode, "copy_p50_ms")
         values[f"publisher_copies_per_frame_{mode}"] = _get(section, mode, "publisher_copies_per_frame")
         values[f"publisher_cpu_ms_per_frame_{mode}"] = _get(section, mode, "publisher_cpu_ms_per_frame")
-    torn = [
-        _get(section, mode, phase, key)
-        for mode in MODES
-        for phase, key in (("borrow", "torn_or_changed_while_held"), ("copy", "torn"))
-    ]
+    torn = [_get(section, mode, "torn") for mode in MODES]
     values["inplace_torn_frames"] = sum(t for t in torn if t is not None) if any(t is not None for t in torn) else None
     return values
 
