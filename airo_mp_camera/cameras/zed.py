@@ -7,6 +7,7 @@ releases is resolved at run time (`sdk_member`, `is_warning`, the timestamp cloc
 module was exercised only against the test double in `test/fakes/pyzed` (emulating SDK 4.2.2 and 5.4):
 nothing here was verified on a real camera.
 """
+
 from __future__ import annotations
 
 import logging
