@@ -372,8 +372,8 @@ class ZedCamera(CameraState):
             return True
         if not is_warning(self._sl, code):
             return False
-        if code.name not in self._warned:
-            self._warned.add(code.name)
+        if f"{call} {code.name}" not in self._warned:
+            self._warned.add(f"{call} {code.name}")
             logger.warning("%s: %s() warns %s (%s); going on", self._source, call, code.name, code)
         return True
 
@@ -570,12 +570,16 @@ class ZedCamera(CameraState):
             if self._frame_id == 0:
                 raise RuntimeError("call grab_images() before retrieving data")
             mat = self._mat(key)
-            retrieve = self._camera.retrieve_measure if measure else self._camera.retrieve_image
-            code = retrieve(mat, what)
-            if not self._accept(code, "retrieve"):
-                raise CameraGrabError(f"{self._source}: retrieving {key} failed with {code.name} ({code})")
+            self._retrieve_mat(mat, what, measure, key)
             view = self._views[key] = mat_array(mat)
         return view
+
+    def _retrieve_mat(self, mat: Any, what: Any, measure: bool, key: str = "") -> None:
+        """The SDK's retrieve of `what` (a VIEW or MEASURE) into `mat`; CameraGrabError on an error (not a warning)."""
+        retrieve = self._camera.retrieve_measure if measure else self._camera.retrieve_image
+        code = retrieve(mat, what)
+        if not self._accept(code, "retrieve"):
+            raise CameraGrabError(f"{self._source}: retrieving {key or what} failed with {code.name} ({code})")
 
     def _require_depth(self, what: str) -> None:
         if not self._depth_enabled:
