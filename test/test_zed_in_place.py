@@ -223,19 +223,6 @@ def read_and_compare(namespace: str, results: Any) -> None:
         results.put({"error": f"{type(error).__name__}: {error}"})
 
 
-def skip_unless_retrieve_reads_padded_rows(sl: ModuleType) -> None:
-    """The publisher's copy reads ZedCamera.retrieve_*(): skips while they misread the double's padded rows."""
-    camera = ZedCamera(**ZED_KWARGS, in_place=False)
-    camera.grab_images()
-    right = same(camera.retrieve_rgb_image_as_int(), sl.fake_bgra("left", 1, WIDTH, HEIGHT)[..., 2::-1])
-    camera.close()
-    if not right:
-        pytest.skip(
-            "ZedCamera.retrieve_*() ignore the Mat's row step (issue 18, fix 4: engineer 18a's part, branch "
-            "issue18): the publisher's copy of a ZED frame cannot be compared until it lands"
-        )
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("camera_cls", [ZedRecordingItsMats, ZedWhoseSdkReallocates], ids=["in_place", "reallocated"])
 def test_the_frame_in_shared_memory_is_the_one_the_sdk_delivered(
@@ -244,8 +231,6 @@ def test_the_frame_in_shared_memory_is_the_one_the_sdk_delivered(
     in_place = sl.SDK_VERSION >= "5.3.1"
     if camera_cls is ZedWhoseSdkReallocates and not in_place:
         pytest.skip("no in-place retrieval before SDK 5.3.1 (nothing to reallocate)")
-    if camera_cls is ZedWhoseSdkReallocates or not in_place:
-        skip_unless_retrieve_reads_padded_rows(sl)
     results = SPAWN.Queue()
     record = tmp_path / "mats.txt"
     kwargs = {**ZED_KWARGS, "record": str(record)} if camera_cls is ZedRecordingItsMats else ZED_KWARGS
@@ -265,7 +250,8 @@ def test_the_frame_in_shared_memory_is_the_one_the_sdk_delivered(
     assert report["frames"] == 10 and report["differ"] == [], report
     assert report["layout"] == ("bgra8" if in_place else "rgb8")
     if camera_cls is ZedWhoseSdkReallocates:
-        assert copies >= 2 * (frames - 1), "rgb and right fell back to the publisher's copy on every frame"
+        # The receiver read at least 5 distinct frames (5 borrowed, 5 copied): each had rgb and right copied.
+        assert 2 * 5 <= copies <= 3 * frames, "rgb, right (and the depth view) fell back to the publisher's copy"
     elif in_place:
         assert copies == 0, "the SDK wrote every stream into the slot: the publisher copied nothing"
         rows = [line.split() for line in record.read_text().splitlines()]

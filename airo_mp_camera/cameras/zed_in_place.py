@@ -62,20 +62,12 @@ LAYOUTS = {
 Retrieve = Callable[[Any, Any, bool], None]
 
 
-def sdk_version(sl: Any) -> tuple[int, ...]:
-    """The SDK's version as numbers (e.g. (5, 4, 0)); (0,) when it cannot be read."""
-    try:
-        text = str(sl.Camera.get_sdk_version())
-        return tuple(int(part) for part in text.split(".")[:3])
-    except (AttributeError, ValueError):
-        return (0,)
-
-
 class ZedSlotRetrieval:
     """The ZED's in-place retrieval: a Mat over each slot array it is handed, and the fallback to copying.
 
     Args:
         sl: the `pyzed.sl` module.
+        version: the SDK's version as numbers, e.g. (5, 4, 0).
         source: the camera's name, for log messages.
         resolution: (width, height) of the camera's images (a cloud's Mat is an image of that size).
         depth: whether depth (and so depth view, confidence and cloud) is computed.
@@ -83,11 +75,19 @@ class ZedSlotRetrieval:
 
     """
 
-    def __init__(self, sl: Any, source: str, resolution: tuple[int, int], depth: bool, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        sl: Any,
+        version: tuple[int, ...],
+        source: str,
+        resolution: tuple[int, int],
+        depth: bool,
+        enabled: bool = True,
+    ) -> None:
         self._sl = sl
         self.resolution = resolution
         self._source = source
-        self.version = sdk_version(sl)
+        self.version = version
         self.active = bool(enabled) and self.version >= IN_PLACE_SINCE
         if enabled and not self.active:
             logger.info(

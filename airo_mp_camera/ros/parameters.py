@@ -29,7 +29,7 @@ COMPRESSED_FORMATS = ("jpeg", "png")
 DEPTH_CODECS = ("png", "rvl")
 REMOTE_STREAMS = ("rgb", "depth", "right", "points")
 """Streams of the remote-facing bridge (topics under /<camera>/remote/)."""
-ZED_RESOLUTIONS = ("HD2K", "HD1080", "HD1200", "HD720", "SVGA", "VGA")
+ZED_RESOLUTIONS = ("HD2K", "HD1080", "HD1200", "HD720", "SVGA", "VGA", "HD1536", "XVGA", "TXGA", "HD4K", "QHDPLUS")
 ZED_DEPTH_MODES = ("NEURAL", "NEURAL_LIGHT", "NEURAL_PLUS", "NONE")
 # Parameters every rclpy node accepts; never reported as unknown.
 _RCLPY_PARAMETERS = frozenset({"use_sim_time", "start_type_description_service"})
@@ -333,6 +333,9 @@ CAMERA_SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec("zed.svo_file", "", "Play this SVO/SVO2 file instead of a live camera; empty: live."),
     ParameterSpec("zed.svo_loop", False, "Loop the SVO file; otherwise the camera stops at its end."),
     ParameterSpec(
+        "zed.svo_real_time", False, "Play the SVO in the SDK's real-time mode (drops frames); otherwise every frame."
+    ),
+    ParameterSpec(
         "replay.bag_path", "", "Bag to replay (camera_type replay): a rosbag2 directory or a ROS 1 .bag file."
     ),
     ParameterSpec(
@@ -538,6 +541,7 @@ def camera_config(values: Mapping[str, Any]) -> CameraConfig:
             "serial_number": int(checked["zed.serial_number"]) or None,
             "svo_file": str(checked["zed.svo_file"]) or None,
             "svo_loop": checked["zed.svo_loop"],
+            "svo_real_time": checked["zed.svo_real_time"],
         }
     else:
         if not checked["replay.bag_path"]:

@@ -75,7 +75,7 @@ class _Enum(enum.Enum):
 
 
 class _OrderedEnum(_Enum):
-    """Enums that compare by value: sl.pyx defines __lt__ and friends from 5.0.7 on (4.2.2's enums do not)."""
+    """Enums that compare by value: sl.pyx defines __lt__ and friends from 5.0.5 on (4.2.2's enums do not)."""
 
     def __lt__(self, other: object) -> bool:
         if isinstance(other, type(self)):
@@ -99,7 +99,7 @@ class _OrderedEnum(_Enum):
 
 
 def _enum(name: str, members: list[str], start: int = 0) -> Any:
-    base = _OrderedEnum if _since("5.0.7") else _Enum
+    base = _OrderedEnum if _since("5.0.5") else _Enum
     return base(name, [(member, start + index) for index, member in enumerate(members)], module=__name__)
 
 
@@ -952,7 +952,7 @@ class Camera:
             return ERROR_CODE.FAILURE
         return ERROR_CODE.SUCCESS
 
-    if _since("5.0.0"):
+    if _since("5.4.0"):  # the keyword was `type` up to 5.3.1
 
         def retrieve_image(
             self, py_mat: Mat, view: Any = VIEW.LEFT, mem_type: Any = MEM.CPU, resolution: Resolution | None = None
@@ -970,7 +970,7 @@ class Camera:
 
     else:
 
-        def retrieve_image(  # the 4.x keyword is `type`
+        def retrieve_image(
             self,
             py_mat: Mat,
             view: Any = VIEW.LEFT,
