@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import control_loop, latency, rclpy_baseline, ros_bridge
+from benchmarks import control_loop, inplace, latency, rclpy_baseline, ros_bridge
 from benchmarks.processes import ProcessGroup, terminate_as_interrupt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -154,6 +154,7 @@ def figures(sections: dict[str, Any]) -> dict[str, Any]:
         "rt_inprocess_control_loop_p99_jitter_ms": _get(loop, "rt_inprocess", "jitter_ms", "p99"),
         "rt_nocamera_control_loop_p99_jitter_ms": _get(loop, "rt_nocamera", "jitter_ms", "p99"),
         **borrow_figures(sections),
+        **inplace.figures(sections),
     }
     return values
 
@@ -247,6 +248,7 @@ def targets(f: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         at_most("torn frames (ours)", f["shm_torn_frames"], 0, "watermark mismatches in every native receiver"),
         *borrow_targets(f, at_most, at_least),
+        *inplace.targets(f, at_most, at_least),
     ]
     for prefix in ("", "rt_"):
         nocamera = f"{prefix}nocamera_control_loop_p99_jitter_ms"
@@ -413,6 +415,7 @@ def print_report(f: dict[str, Any], lines: list[dict[str, Any]], sections: dict[
         ("camera in the loop's process", "inprocess_control_loop_p99_jitter_ms"),
     ):
         print(f"{label:<44}{_fmt(f[key], digits=3):>9}{_fmt(f['rt_' + key], digits=3):>12}")
+    inplace.print_rows(f, _fmt)
     print()
     print(
         f"publisher rate loaded / idle: {_fmt(f['publisher_rate_ratio_loaded'])}"
@@ -458,6 +461,7 @@ def main(argv: list[str] | None = None) -> None:
                 },
             )
             _section(sections, "native", lambda: latency.run(seconds, args.quick))
+            _section(sections, "inplace", lambda: inplace.run(seconds))
             _section(sections, "rclpy", lambda: rclpy_baseline.run(seconds))
             _section(sections, "control_loop", lambda: control_loop.run(seconds, args.quick))
             _section(sections, "peer_rgbd", lambda: run_peer(seconds, pointcloud=False))

@@ -286,7 +286,7 @@ def test_bag_round_trip_through_a_raw_subscription(namespace: str, processes, tm
         ({"fps": -1.0}, [], "fps"),
         ({"width": "wide"}, [], "width"),
         ({"width": 4}, [], "width"),
-        ({"camera_type": "zed", "zed.resolution": "HD4K"}, [], "zed.resolution"),
+        ({"camera_type": "zed", "zed.resolution": "HD8K"}, [], "zed.resolution"),
         ({"rgb.max_rate": -5.0}, [], "rgb.max_rate"),
         ({"depth.encoding": "8UC1"}, [], "depth.encoding"),
         ({"namespace": "../etc"}, [], "namespace"),

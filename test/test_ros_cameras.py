@@ -59,8 +59,10 @@ def test_replay_through_camera_node_keeps_pixels_and_stamps(namespace: str, proc
     assert checked >= len(recorded)
 
 
-def test_zed_double_through_camera_node(namespace: str, processes, monkeypatch) -> None:
+@pytest.mark.parametrize("sdk_version", ["4.2.2", "5.4"])  # the releases the double emulates
+def test_zed_double_through_camera_node(namespace: str, processes, monkeypatch, sdk_version: str) -> None:
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(FAKES), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("PYZED_FAKE_SDK_VERSION", sdk_version)
     name = node_name()
     params = {"camera_type": "zed", "zed.resolution": "VGA", "fps": 30.0, "namespace": namespace}
     node = start_node(processes, "camera_node", name, params)
@@ -74,6 +76,18 @@ def test_zed_double_through_camera_node(namespace: str, processes, monkeypatch) 
     assert code == 0, output
     assert (message.width, message.height) == (672, 376)  # the VGA mode of the double's ZED 2i
     assert first > 0
+
+
+def test_camera_node_on_sdk_4_refuses_a_depth_mode_of_sdk_5_naming_the_release(
+    namespace: str, processes, monkeypatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(FAKES), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("PYZED_FAKE_SDK_VERSION", "4.2.2")
+    params = {"camera_type": "zed", "zed.resolution": "VGA", "zed.depth_mode": "NEURAL_LIGHT", "namespace": namespace}
+    node = start_node(processes, "camera_node", node_name(), params)
+    out, err = node.communicate(timeout=START_TIMEOUT)
+    assert node.returncode == 1
+    assert "NEURAL_LIGHT needs ZED SDK 5.0 or newer; the installed ZED SDK is 4.2.2" in (out + err).decode()
 
 
 def test_camera_node_ends_cleanly_when_a_replay_without_loop_ends(namespace: str, processes) -> None:

@@ -2,7 +2,8 @@
 
 uint8 arrays carry the id's 8 bytes (little-endian) in their first and last 8 bytes; float arrays carry
 `id mod 2**24` (exact in float32) in their first and last element. A copy that mixes two frames, or is
-overwritten half-way, shows different ids at head and tail, or an id other than the frame's.
+overwritten half-way, shows different ids at head and tail, or an id other than the frame's. Strided views
+(the RGB view of a BGRA image) are stamped and read in their own C order, without a copy.
 """
 
 from __future__ import annotations
@@ -12,23 +13,34 @@ import numpy as np
 FLOAT_ID_MODULUS = 2**24
 
 
+def _flat(array: np.ndarray) -> np.ndarray | np.flatiter[np.ndarray]:
+    """The array's elements in C order, writable, without a copy.
+
+    A reshaped view, or for a strided view (the RGB view of a BGRA image) its flat iterator.
+    """
+    return array.reshape(-1) if array.flags.c_contiguous else array.flat
+
+
 def stamp(array: np.ndarray, frame_id: int) -> None:
-    """Writes `frame_id` into the head and tail of a C-contiguous array, in place."""
-    flat = array.reshape(-1)
-    if flat.dtype == np.uint8:
+    """Writes `frame_id` into the head and tail (in C order) of an array or a strided view, in place."""
+    flat = _flat(array)
+    size = array.size
+    if array.dtype == np.uint8:
         encoded = np.frombuffer(int(frame_id).to_bytes(8, "little"), dtype=np.uint8)
         flat[:8] = encoded
-        flat[-8:] = encoded
+        flat[size - 8 : size] = encoded
     else:
-        flat[0] = flat[-1] = frame_id % FLOAT_ID_MODULUS
+        flat[0] = flat[size - 1] = frame_id % FLOAT_ID_MODULUS
 
 
 def read(array: np.ndarray) -> tuple[int, int]:
     """The ids at the head and the tail of an array stamped by `stamp`."""
-    flat = array.reshape(-1)
-    if flat.dtype == np.uint8:
-        return int.from_bytes(flat[:8].tobytes(), "little"), int.from_bytes(flat[-8:].tobytes(), "little")
-    return int(flat[0]), int(flat[-1])
+    flat = _flat(array)
+    size = array.size
+    if array.dtype == np.uint8:
+        head, tail = np.asarray(flat[:8]), np.asarray(flat[size - 8 : size])
+        return int.from_bytes(head.tobytes(), "little"), int.from_bytes(tail.tobytes(), "little")
+    return int(flat[0]), int(flat[size - 1])
 
 
 def matches(array: np.ndarray, frame_id: int) -> bool:

@@ -71,6 +71,7 @@ from airo_mp_camera.pipeline.errors import (
 )
 from airo_mp_camera.pipeline.futex import FutexWord
 from airo_mp_camera.pipeline.namespace import segment_name, validate_namespace
+from airo_mp_camera.pipeline.pixel_copy import copy_array
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
 from airo_mp_camera.pipeline.reader_table import ReaderTable, readers_path
 from airo_mp_camera.pipeline.segment_layout import (
@@ -460,8 +461,21 @@ class FrameRing:
         atomics.fence(atomics.ACQUIRE)
         return atomics.load(self._seq_addresses[slot], atomics.RELAXED) == sequence
 
-    def read_frame(self, slot: int, frame_id: int, destination: Mapping[str, Mapping[str, np.ndarray]]) -> bool:
+    def read_frame(
+        self,
+        slot: int,
+        frame_id: int,
+        destination: Mapping[str, Mapping[str, np.ndarray]],
+        sources: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+    ) -> bool:
         """Copies the schemas in `destination` from `slot`, which should hold frame `frame_id`.
+
+        Args:
+            slot: the slot to read.
+            frame_id: the frame it should hold.
+            destination: the arrays to copy into, by schema and field.
+            sources: views of the slot's arrays to copy from, by schema and field (default: the slot's own
+                fields); views in another layout convert while they copy (e.g. RGB from a BGRA slot).
 
         Returns:
             True when the copy is complete and untorn; False when the slot was (being) overwritten.
@@ -470,11 +484,11 @@ class FrameRing:
         sequence = self.open_frame(slot, frame_id)
         if sequence is None:
             return False
-        views = self._slots[slot]
+        views = self._slots[slot] if sources is None else sources
         for schema_name, arrays in destination.items():
             source = views[schema_name]
             for field_name, array in arrays.items():
-                np.copyto(array, source[field_name])
+                copy_array(array, source[field_name])
         return self.frame_unchanged(slot, sequence)
 
     def hold(self, slot: int, sequence: int, row: int, held: int) -> str:

@@ -1,7 +1,8 @@
 """Mixins: camera-interface methods of a receiver, read from the fields its schemas write. No transport.
 
 Each mixin reads the field its schema's `receiver_field` names. Arrays returned stay valid after the
-next grab: a receiver never overwrites an array that is still referenced outside it.
+next grab: a receiver never overwrites an array that is still referenced outside it. A buffer in a camera's
+own layout (BGRA, XYZRGBA: cameras/in_place.py) offers the same fields as views, so every mixin reads either.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import numpy as np
 from airo_mp_camera.cameras.interface import LEFT_RGB, RIGHT_RGB, PointCloud, check_view
 from airo_mp_camera.cameras.replay import depth_visualisation
 from airo_mp_camera.pipeline.buffers import (
+    BGRAFrameBuffer,
+    BGRAStereoFrameBuffer,
     CameraMetadataBuffer,
     ConfidenceFrameBuffer,
     DepthFrameBuffer,
@@ -88,6 +91,20 @@ class RGBMixin(CameraMixin):
     def retrieve_rgb_image(self, view: str = LEFT_RGB) -> np.ndarray:
         """HxWx3 float32 RGB image in [0, 1] of the last grabbed frame."""
         return self.retrieve_rgb_image_as_int(view).astype(np.float32) / 255.0
+
+    def retrieve_camera_image(self, view: str = LEFT_RGB) -> tuple[np.ndarray, str]:
+        """The image of a view as its buffer holds it, and its ROS encoding: ("bgra8", HxWx4) or ("rgb8", HxWx3).
+
+        A BGRA image is there when the camera wrote it in place (cameras/in_place.py) and the frame was
+        borrowed, or copied by a receiver that keeps the camera's layout (`camera_layout`).
+        """
+        check_view(view)
+        buffer = self._right_view() if view == RIGHT_RGB else self._rgb_buffer
+        if isinstance(buffer, BGRAStereoFrameBuffer):
+            return buffer.bgra_right, "bgra8"
+        if isinstance(buffer, BGRAFrameBuffer):
+            return buffer.bgra, "bgra8"
+        return self.retrieve_rgb_image_as_int(view), "rgb8"
 
 
 class DepthMixin(Mixin):

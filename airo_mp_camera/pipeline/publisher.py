@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
+from airo_mp_camera.cameras.in_place import in_place_layouts
 from airo_mp_camera.pipeline.errors import NamespaceInUseError, PublisherStartError
 from airo_mp_camera.pipeline.frame_ring import HEARTBEAT_PERIOD_S, FrameRing, segment_path
 from airo_mp_camera.pipeline.namespace import validate_namespace
@@ -33,6 +34,10 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
     written; the publisher never waits for a receiver. `start()` returns once the first frame is
     published, or raises `PublisherStartError` with the child's reason (camera failed to open, the
     namespace is in use, ...). The shared memory is removed on `stop()`, SIGINT and SIGTERM.
+
+    A camera that retrieves in place (`slot_layouts()` and `retrieve_into()`, see cameras/in_place.py) writes
+    its schemas straight into the slot, in its own layout; the publisher copies only what it did not write.
+    `copies_made` counts the publisher's copies of frame data (schemas other than CameraSchema).
 
     Args:
         camera_cls: any class with the airo-camera-toolkit camera interface.
@@ -72,6 +77,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         self._stop_event = StopRequest()
         self._status_reader, self._status_writer = SPAWN.Pipe(duplex=False)
         self._frames: Synchronized[int] = SPAWN.Value("Q", 0, lock=False)
+        self._copies: Synchronized[int] = SPAWN.Value("Q", 0, lock=False)
 
     @property
     def schemas(self) -> list[Schema]:
@@ -82,6 +88,15 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
     def frames_published(self) -> int:
         """Number of frames published so far (frame ids also count the grabs dropped for want of a slot)."""
         return int(self._frames.value)
+
+    @property
+    def copies_made(self) -> int:
+        """Schemas of frame data (all but CameraSchema) the publisher copied into slots so far.
+
+        A camera's in-place writes are not counted: with a camera that writes every schema it is read for in
+        place, this stays 0.
+        """
+        return int(self._copies.value)
 
     # ------------------------------------------------------------------------------ parent side
     def start(self) -> None:
@@ -156,7 +171,8 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
             if missing:
                 raise TypeError(f"{self._camera_cls.__name__} lacks what these schemas need: {missing}")
             width, height = (int(v) for v in camera.resolution)
-            templates = {s.name: buffer_arrays(s.allocate(width, height)) for s in self._schemas}
+            layouts = in_place_layouts(camera, [s.name for s in self._schemas if not isinstance(s, CameraSchema)])
+            templates = {s.name: buffer_arrays(s.allocate(width, height, layouts.get(s.name))) for s in self._schemas}
             ring = FrameRing.create(self.namespace, templates, self._n_slots, self._segment_mode)
         except BaseException as error:  # report every failure to the parent, then exit
             self._status_writer.send(("error", f"{type(error).__name__}: {error}"))
@@ -179,7 +195,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         # The first frame carries every schema, read or not: start() then proves that the camera gives all
         # it was configured for (a bag without depth behind a depth publisher fails at start, not later).
         everything = ring.mask_of([s.name for s in self._schemas])
-        frame_id = published = 0
+        frame_id = published = copied = 0
         failed = False
         try:
             while not (stop.is_set() or self._stop_event.is_set()) and os.getppid() == parent:
@@ -191,12 +207,17 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
                     continue
                 timestamp = getattr(camera, "capture_timestamp", None) or time.time()
                 stamp = FrameStamp(frame_id, float(timestamp))
+                buffers = slots[slot]
+                in_place = {name: buffers[name] for name in layouts if wanted & ring.schema_bits[name]}
+                written = set(camera.retrieve_into(in_place)) & set(in_place) if in_place else set()
                 for schema in self._schemas:
-                    if wanted & ring.schema_bits[schema.name]:
-                        schema.fill(camera, slots[slot][schema.name], stamp)
+                    if wanted & ring.schema_bits[schema.name] and schema.name not in written:
+                        schema.fill(camera, buffers[schema.name], stamp)
+                        copied += schema.name != CameraSchema.name
                 ring.publish(slot, frame_id, wanted)
                 published += 1
                 self._frames.value = published
+                self._copies.value = copied
                 if published == 1:
                     self._status_writer.send(("ready", ""))
         except EOFError as error:  # a recording (SVO, bag) ended and does not loop: a normal end

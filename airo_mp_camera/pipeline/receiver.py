@@ -76,6 +76,10 @@ class SharedMemoryReceiver:
         prefetch: copy frames in a background thread (see above).
         allocator: makes the arrays frames are copied into (default: numpy); the ROS bridge passes one
             whose arrays are views of message storage, so the one copy out of shared memory is the message.
+        camera_layout: names of schemas a copy keeps in the slot's layout, verbatim (e.g. BGRA as the camera
+            wrote it in place; see cameras/in_place.py). Any other schema is copied into its familiar layout
+            (RGB images, points and colors apart), converting in the same pass where the slot holds another.
+            The mixins read either alike.
     """
 
     def __init__(
@@ -85,8 +89,10 @@ class SharedMemoryReceiver:
         timeout: float = 5.0,
         prefetch: bool = False,
         allocator: ArrayAllocator | None = None,
+        camera_layout: Iterable[str] = (),
     ) -> None:
         self.namespace = validate_namespace(shared_memory_namespace)
+        self._camera_layout = frozenset(camera_layout)
         chosen = list(schemas)
         if not any(isinstance(schema, CameraSchema) for schema in chosen):
             chosen.insert(0, CameraSchema())
@@ -102,6 +108,7 @@ class SharedMemoryReceiver:
         # Loans: how many BorrowedFrames of this receiver hold each slot of `_ring`, and their union.
         self._loans: dict[int, int] = {}
         self._slot_buffers: dict[int, dict[str, BaseIdl]] = {}  # each slot's arrays, wrapped once per ring
+        self._copy_sources: dict[int, dict[str, dict[str, np.ndarray]]] = {}  # what a copy reads, per slot
         self._held = 0
         self._last_borrowed = 0
         self._loan_lock = threading.Lock()
@@ -187,6 +194,7 @@ class SharedMemoryReceiver:
             self._row, self._claim, self._mask = row, claim, mask
             self._loans = {}
             self._slot_buffers = {}
+            self._copy_sources = {}
             self._held = 0
             self._last_borrowed = 0
             self._generation = ring.generation
@@ -201,12 +209,25 @@ class SharedMemoryReceiver:
 
     def _allocate(self, ring: FrameRing) -> dict[str, BaseIdl]:
         buffers = {}
+        sources = self._sources(ring, 0)
         for schema in self._schemas:
-            arrays = {
-                name: self._allocator(shape, dtype) for name, (shape, dtype) in ring.field_specs(schema.name).items()
-            }
+            arrays = {name: self._allocator(view.shape, view.dtype) for name, view in sources[schema.name].items()}
             buffers[schema.name] = schema.wrap(arrays)
         return buffers
+
+    def _sources(self, ring: FrameRing, slot: int) -> dict[str, dict[str, np.ndarray]]:
+        """What a copy of `slot` reads, by schema and field: the slot's own fields, or familiar views of them."""
+        sources = self._copy_sources.get(slot) if ring is self._ring else None
+        if sources is None:
+            views = ring.slot_views(slot)
+            sources = {}
+            for schema in self._schemas:
+                buffer = schema.wrap(views[schema.name])
+                keep = schema.name in self._camera_layout
+                sources[schema.name] = buffer_arrays(buffer) if keep else schema.familiar_views(buffer)
+            if ring is self._ring:
+                self._copy_sources[slot] = sources
+        return sources
 
     def _disconnect(self, reason: str) -> None:
         self._leave()
@@ -306,7 +327,7 @@ class SharedMemoryReceiver:
             if ring.carried(slot) & mask != mask and ring.open_frame(slot, latest) is not None:
                 self._last_frame = latest  # published before the publisher saw what we read: not ours
                 return False
-            if ring.read_frame(slot, latest, self._writable_back_buffers()):
+            if ring.read_frame(slot, latest, self._writable_back_buffers(), self._sources(ring, slot)):
                 self._last_frame = latest
                 self._maybe_beat(ring)
                 self._copies += 1

@@ -3,6 +3,13 @@
 A schema allocates its buffer for a resolution, fills it from a camera (in place, straight into shared
 memory: one copy), and hands a received buffer to a receiver's field, which its mixin reads.
 Which data travels is decided only by the list of schemas given to a publisher and a receiver.
+
+Layouts. A schema's data sits in a slot in one of its `layouts`: the familiar one (the first: RGB images,
+points and colors apart), or a camera's own (BGRA images, XYZRGBA clouds), chosen by a camera that retrieves
+in place (cameras/in_place.py). The segment's layout names each field, so a receiver learns the layout from
+the publisher; every layout's buffer offers the familiar fields (views, no copy), which is all a mixin or a
+borrowed frame reads. A copying receiver copies into the familiar layout and so converts in the same pass
+(`familiar_views`), or, where asked, keeps the camera's layout verbatim (the ROS bridge's bgra8).
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ from airo_ipc.cyclone_shm.idl_shared_memory.base_idl import BaseIdl
 
 from airo_mp_camera.cameras.interface import RIGHT_RGB
 from airo_mp_camera.pipeline.buffers import (
+    BGRADepthImageBuffer,
+    BGRAFrameBuffer,
+    BGRAStereoFrameBuffer,
     CameraMetadataBuffer,
     ConfidenceFrameBuffer,
     DepthFrameBuffer,
@@ -23,7 +33,9 @@ from airo_mp_camera.pipeline.buffers import (
     PointCloudBuffer,
     RGBFrameBuffer,
     StereoRGBFrameBuffer,
+    XYZRGBAPointCloudBuffer,
 )
+from airo_mp_camera.pipeline.pixel_copy import copy_array
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,11 @@ def buffer_arrays(buffer: BaseIdl) -> dict[str, np.ndarray]:
     return {field.name: getattr(buffer, field.name) for field in fields(buffer)}
 
 
+def _opaque(bgra: np.ndarray) -> None:
+    """Sets the alpha channel of a BGRA image a camera did not write itself (the publisher's copy fallback)."""
+    bgra[..., 3] = 255
+
+
 class Schema(ABC):
     """One kind of data that travels through shared memory."""
 
@@ -46,18 +63,52 @@ class Schema(ABC):
     buffer_type: ClassVar[type[BaseIdl]]
     receiver_field: ClassVar[str]
     required_methods: ClassVar[tuple[str, ...]] = ()
+    layouts: ClassVar[dict[str, type[BaseIdl]]]
+    """Layout name -> buffer type; the first is the familiar layout (`buffer_type`), the others a camera's own."""
 
     @abstractmethod
-    def allocate(self, width: int, height: int) -> BaseIdl:
-        """An empty buffer for a camera of this resolution (done once, like malloc)."""
+    def allocate(self, width: int, height: int, layout: str | None = None) -> BaseIdl:
+        """An empty buffer for a camera of this resolution in a layout (None: the familiar one), done once."""
 
     @abstractmethod
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
-        """Writes the camera's current frame into `buffer`, in place."""
+        """Writes the camera's current frame into `buffer` (of any of the schema's layouts), in place."""
+
+    @property
+    def familiar_layout(self) -> str:
+        """The layout receivers copy into by default (RGB images, points and colors apart)."""
+        return next(iter(self.layouts))
+
+    def layout_type(self, layout: str | None) -> type[BaseIdl]:
+        """The buffer type of a layout (None: the familiar one).
+
+        Raises:
+            ValueError: the schema has no such layout; the message lists those it has.
+
+        """
+        chosen = self.familiar_layout if layout is None else layout
+        if chosen not in self.layouts:
+            raise ValueError(f"schema '{self.name}' has no layout {chosen!r}; its layouts are {list(self.layouts)}")
+        return self.layouts[chosen]
+
+    def layout_of(self, buffer: BaseIdl) -> str:
+        """The name of the layout a buffer of this schema is in."""
+        for name, buffer_type in self.layouts.items():
+            if type(buffer) is buffer_type:
+                return name
+        raise TypeError(f"a {type(buffer).__name__} is no buffer of schema '{self.name}'")
 
     def wrap(self, arrays: dict[str, np.ndarray]) -> BaseIdl:
-        """A buffer whose fields are the given arrays (e.g. views into shared memory)."""
-        return self.buffer_type(**arrays)
+        """A buffer whose fields are the given arrays (e.g. views into shared memory), in the layout they name."""
+        names = set(arrays)
+        for buffer_type in self.layouts.values():
+            if {field.name for field in fields(buffer_type)} == names:
+                return buffer_type(**arrays)
+        raise ValueError(f"schema '{self.name}' has no layout with the fields {sorted(names)}")
+
+    def familiar_views(self, buffer: BaseIdl) -> dict[str, np.ndarray]:
+        """The familiar layout's fields of a buffer in any layout: the arrays themselves, or views of them."""
+        return {field.name: getattr(buffer, field.name) for field in fields(self.buffer_type)}
 
     def read_into_receiver(self, buffer: BaseIdl, receiver: Any) -> None:
         """Hands a received buffer to the receiver field that this schema's mixin reads."""
@@ -84,8 +135,10 @@ class CameraSchema(Schema):
     buffer_type = CameraMetadataBuffer
     receiver_field = "_camera_buffer"
     required_methods = ("grab_images", "intrinsics_matrix", "resolution", "fps")
+    layouts = {"metadata": CameraMetadataBuffer}
 
-    def allocate(self, width: int, height: int) -> CameraMetadataBuffer:
+    def allocate(self, width: int, height: int, layout: str | None = None) -> CameraMetadataBuffer:
+        self.layout_type(layout)
         return CameraMetadataBuffer(
             frame_id=np.zeros(1, dtype=np.uint64),
             timestamp=np.zeros(1, dtype=np.float64),
@@ -113,13 +166,18 @@ class RGBSchema(Schema):
     buffer_type = RGBFrameBuffer
     receiver_field = "_rgb_buffer"
     required_methods = ("retrieve_rgb_image_as_int",)
+    layouts = {"rgb8": RGBFrameBuffer, "bgra8": BGRAFrameBuffer}
 
-    def allocate(self, width: int, height: int) -> RGBFrameBuffer:
+    def allocate(self, width: int, height: int, layout: str | None = None) -> RGBFrameBuffer | BGRAFrameBuffer:
+        if self.layout_type(layout) is BGRAFrameBuffer:
+            return BGRAFrameBuffer(bgra=np.zeros((height, width, 4), dtype=np.uint8))
         return RGBFrameBuffer(rgb=np.zeros((height, width, 3), dtype=np.uint8))
 
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
-        assert isinstance(buffer, RGBFrameBuffer)
-        np.copyto(buffer.rgb, camera.retrieve_rgb_image_as_int())
+        assert isinstance(buffer, (RGBFrameBuffer, BGRAFrameBuffer))
+        copy_array(buffer.rgb, camera.retrieve_rgb_image_as_int())
+        if isinstance(buffer, BGRAFrameBuffer):
+            _opaque(buffer.bgra)
 
 
 class DepthSchema(Schema):
@@ -129,8 +187,10 @@ class DepthSchema(Schema):
     buffer_type = DepthFrameBuffer
     receiver_field = "_depth_buffer"
     required_methods = ("retrieve_depth_map",)
+    layouts = {"32FC1": DepthFrameBuffer}
 
-    def allocate(self, width: int, height: int) -> DepthFrameBuffer:
+    def allocate(self, width: int, height: int, layout: str | None = None) -> DepthFrameBuffer:
+        self.layout_type(layout)
         return DepthFrameBuffer(depth_map=np.zeros((height, width), dtype=np.float32))
 
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
@@ -145,13 +205,18 @@ class DepthImageSchema(Schema):
     buffer_type = DepthImageBuffer
     receiver_field = "_depth_image_buffer"
     required_methods = ("retrieve_depth_image",)
+    layouts = {"rgb8": DepthImageBuffer, "bgra8": BGRADepthImageBuffer}
 
-    def allocate(self, width: int, height: int) -> DepthImageBuffer:
+    def allocate(self, width: int, height: int, layout: str | None = None) -> DepthImageBuffer | BGRADepthImageBuffer:
+        if self.layout_type(layout) is BGRADepthImageBuffer:
+            return BGRADepthImageBuffer(depth_image_bgra=np.zeros((height, width, 4), dtype=np.uint8))
         return DepthImageBuffer(depth_image=np.zeros((height, width, 3), dtype=np.uint8))
 
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
-        assert isinstance(buffer, DepthImageBuffer)
-        np.copyto(buffer.depth_image, camera.retrieve_depth_image())
+        assert isinstance(buffer, (DepthImageBuffer, BGRADepthImageBuffer))
+        copy_array(buffer.depth_image, camera.retrieve_depth_image())
+        if isinstance(buffer, BGRADepthImageBuffer):
+            _opaque(buffer.depth_image_bgra)
 
 
 class ConfidenceSchema(Schema):
@@ -161,8 +226,10 @@ class ConfidenceSchema(Schema):
     buffer_type = ConfidenceFrameBuffer
     receiver_field = "_confidence_buffer"
     required_methods = ("retrieve_confidence_map",)
+    layouts = {"32FC1": ConfidenceFrameBuffer}
 
-    def allocate(self, width: int, height: int) -> ConfidenceFrameBuffer:
+    def allocate(self, width: int, height: int, layout: str | None = None) -> ConfidenceFrameBuffer:
+        self.layout_type(layout)
         return ConfidenceFrameBuffer(confidence_map=np.zeros((height, width), dtype=np.float32))
 
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
@@ -177,8 +244,15 @@ class PointCloudSchema(Schema):
     buffer_type = PointCloudBuffer
     receiver_field = "_point_cloud_buffer"
     required_methods = ("retrieve_colored_point_cloud",)
+    layouts = {"xyz_rgb": PointCloudBuffer, "xyzrgba": XYZRGBAPointCloudBuffer}
 
-    def allocate(self, width: int, height: int) -> PointCloudBuffer:
+    def allocate(
+        self, width: int, height: int, layout: str | None = None
+    ) -> PointCloudBuffer | XYZRGBAPointCloudBuffer:
+        if self.layout_type(layout) is XYZRGBAPointCloudBuffer:
+            return XYZRGBAPointCloudBuffer(
+                xyzrgba=np.zeros((width * height, 4), dtype=np.float32), point_count=np.zeros(1, dtype=np.int64)
+            )
         return PointCloudBuffer(
             points=np.zeros((width * height, 3), dtype=np.float32),
             colors=np.zeros((width * height, 3), dtype=np.uint8),
@@ -186,13 +260,13 @@ class PointCloudSchema(Schema):
         )
 
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
-        assert isinstance(buffer, PointCloudBuffer)
+        assert isinstance(buffer, (PointCloudBuffer, XYZRGBAPointCloudBuffer))
         cloud = camera.retrieve_colored_point_cloud()
         points = np.asarray(cloud.points).reshape(-1, 3)
         count = min(len(points), len(buffer.points))
-        np.copyto(buffer.points[:count], points[:count])
+        copy_array(buffer.points[:count], points[:count])
         if cloud.colors is not None:
-            np.copyto(buffer.colors[:count], np.asarray(cloud.colors).reshape(-1, 3)[:count])
+            copy_array(buffer.colors[:count], np.asarray(cloud.colors).reshape(-1, 3)[:count])
         else:
             buffer.colors[:count] = 0
         buffer.point_count[0] = count
@@ -205,16 +279,22 @@ class StereoRGBSchema(Schema):
     buffer_type = StereoRGBFrameBuffer
     receiver_field = "_stereo_buffer"
     required_methods = ("pose_of_right_view_in_left_view",)
+    layouts = {"rgb8": StereoRGBFrameBuffer, "bgra8": BGRAStereoFrameBuffer}
 
-    def allocate(self, width: int, height: int) -> StereoRGBFrameBuffer:
-        return StereoRGBFrameBuffer(
-            rgb_right=np.zeros((height, width, 3), dtype=np.uint8),
-            intrinsics_right=np.zeros((3, 3), dtype=np.float64),
-            pose_right_in_left=np.zeros((4, 4), dtype=np.float64),
-        )
+    def allocate(
+        self, width: int, height: int, layout: str | None = None
+    ) -> StereoRGBFrameBuffer | BGRAStereoFrameBuffer:
+        intrinsics, pose = np.zeros((3, 3), dtype=np.float64), np.zeros((4, 4), dtype=np.float64)
+        if self.layout_type(layout) is BGRAStereoFrameBuffer:
+            bgra = np.zeros((height, width, 4), dtype=np.uint8)
+            return BGRAStereoFrameBuffer(bgra_right=bgra, intrinsics_right=intrinsics, pose_right_in_left=pose)
+        rgb = np.zeros((height, width, 3), dtype=np.uint8)
+        return StereoRGBFrameBuffer(rgb_right=rgb, intrinsics_right=intrinsics, pose_right_in_left=pose)
 
     def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
-        assert isinstance(buffer, StereoRGBFrameBuffer)
-        np.copyto(buffer.rgb_right, camera.retrieve_rgb_image_as_int(view=RIGHT_RGB))
+        assert isinstance(buffer, (StereoRGBFrameBuffer, BGRAStereoFrameBuffer))
+        copy_array(buffer.rgb_right, camera.retrieve_rgb_image_as_int(view=RIGHT_RGB))
+        if isinstance(buffer, BGRAStereoFrameBuffer):
+            _opaque(buffer.bgra_right)
         buffer.intrinsics_right[:] = camera.intrinsics_matrix(view=RIGHT_RGB)
         buffer.pose_right_in_left[:] = camera.pose_of_right_view_in_left_view

@@ -302,8 +302,13 @@ class Bridge:
                     f"stream '{name}' is enabled but the publisher of namespace '{self.config.namespace}' "
                     f"does not write it (it writes {sorted(published)}); its topics stay silent"
                 )
+        keep = {RGBSchema.name, StereoRGBSchema.name} if self.config.image_encoding == "camera" else set()
         return BridgeReceiver(
-            self.config.namespace, schemas, timeout=self.config.grab_timeout, allocator=message_backed_array
+            self.config.namespace,
+            schemas,
+            timeout=self.config.grab_timeout,
+            allocator=message_backed_array,
+            camera_layout=keep,
         )
 
     def _step(self) -> None:
@@ -476,11 +481,9 @@ class Bridge:
         return pixels if scaler is None else scaler.scale_image(pixels)
 
     def _main_message(self, name: str, receiver: BridgeReceiver, stream_header: Header) -> Image | PointCloud2:
-        if name == "rgb":
-            return self._images[name].build(self._scaled(name, receiver.retrieve_rgb_image_as_int()), stream_header)
-        if name == "right":
-            pixels = self._scaled(name, receiver.retrieve_rgb_image_as_int("right"))
-            return self._images[name].build(pixels, stream_header)
+        if name in ("rgb", "right"):  # rgb8, or with image_encoding "camera" as the camera wrote it (e.g. bgra8)
+            pixels, encoding = receiver.retrieve_camera_image("right" if name == "right" else "left")
+            return self._images[name].build(self._scaled(name, pixels), stream_header, encoding)
         if name == "confidence":
             return self._images[name].build(receiver.retrieve_confidence_map(), stream_header)
         if name == "depth":

@@ -44,6 +44,8 @@ class ImageScaler:
         shape = (size[1], size[0], *pixels.shape[2:])
         if self._out.shape != shape or self._out.dtype != pixels.dtype:
             self._out = np.empty(shape, pixels.dtype)
+        if not pixels.flags.c_contiguous:  # e.g. RGB as a view of a BGRA slot: OpenCV needs positive strides
+            pixels = np.ascontiguousarray(pixels)
         self._cv2.resize(pixels, size, dst=self._out, interpolation=self._interpolation)
         return self._out
 

@@ -247,7 +247,10 @@ class CompressedImageBuilder:
     def build(self, rgb: np.ndarray, frame_header: Header) -> CompressedImage:
         if self._bgr.shape != rgb.shape:
             self._bgr = np.empty(rgb.shape, np.uint8)
-        self._cv2.cvtColor(rgb, self._cv2.COLOR_RGB2BGR, dst=self._bgr)
+        if rgb.flags.c_contiguous:
+            self._cv2.cvtColor(rgb, self._cv2.COLOR_RGB2BGR, dst=self._bgr)
+        else:  # the RGB view of a BGRA image (a camera's own layout): its BGR channels, in one pass
+            np.copyto(self._bgr, rgb[..., ::-1])
         ok, encoded = self._cv2.imencode(self._extension, self._bgr, self._params)
         if not ok:
             raise RuntimeError(f"OpenCV could not encode a {rgb.shape} image as {self._format}")

@@ -26,13 +26,14 @@ STREAMS = ("rgb", "depth", "right", "confidence", "points")
 CAMERA_TYPES = ("synthetic", "zed", "replay")
 RELIABILITIES = ("reliable", "best_effort")
 DEPTH_ENCODINGS = ("32FC1", "16UC1")
+IMAGE_ENCODINGS = ("rgb8", "camera")
 COMPRESSED_FORMATS = ("jpeg", "png")
 DEPTH_CODECS = ("png", "rvl")
 REMOTE_STREAMS = ("rgb", "depth", "right", "points")
 """Streams of the remote-facing bridge (topics under /<camera>/remote/)."""
 REMOTE_TRANSPORTS = ("udp", "large_data")
 """`remote.transport`: what the remote bridge's participant speaks (`REMOTE_PROFILES` in ros/remote.py)."""
-ZED_RESOLUTIONS = ("HD2K", "HD1080", "HD1200", "HD720", "SVGA", "VGA")
+ZED_RESOLUTIONS = ("HD2K", "HD1080", "HD1200", "HD720", "SVGA", "VGA", "HD1536", "XVGA", "TXGA", "HD4K", "QHDPLUS")
 ZED_DEPTH_MODES = ("NEURAL", "NEURAL_LIGHT", "NEURAL_PLUS", "NONE")
 # Parameters every rclpy node accepts; never reported as unknown.
 _RCLPY_PARAMETERS = frozenset({"use_sim_time", "start_type_description_service"})
@@ -124,6 +125,13 @@ BRIDGE_SPECS: tuple[ParameterSpec, ...] = (
     *_stream_specs("right", False, "the right RGB image and its camera_info (stereo cameras)"),
     *_stream_specs("confidence", False, "the depth confidence map (32FC1, ZED convention: 1 best, 100 worst)"),
     *_stream_specs("points", False, "the colored point cloud (PointCloud2 with float32 x, y, z, rgb)"),
+    ParameterSpec(
+        "rgb.encoding",
+        "rgb8",
+        "rgb and right images: rgb8 (converted from the camera's layout while copied where it differs), or camera: "
+        "as the camera wrote them in place, bgra8 for a ZED (as zed-ros2-wrapper publishes), with no conversion.",
+        choices=IMAGE_ENCODINGS,
+    ),
     ParameterSpec(
         "depth.encoding",
         "32FC1",
@@ -368,6 +376,9 @@ CAMERA_SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec("zed.svo_file", "", "Play this SVO/SVO2 file instead of a live camera; empty: live."),
     ParameterSpec("zed.svo_loop", False, "Loop the SVO file; otherwise the camera stops at its end."),
     ParameterSpec(
+        "zed.svo_real_time", False, "Play the SVO in the SDK's real-time mode (drops frames); otherwise every frame."
+    ),
+    ParameterSpec(
         "replay.bag_path", "", "Bag to replay (camera_type replay): a rosbag2 directory or a ROS 1 .bag file."
     ),
     ParameterSpec(
@@ -431,6 +442,8 @@ class BridgeConfig:
     camera_name: str
     streams: Mapping[str, StreamConfig]
     depth_encoding: str = "32FC1"
+    image_encoding: str = "rgb8"
+    """rgb8, or "camera": the rgb and right images in the layout the camera wrote (bgra8 from a ZED in place)."""
     points_organized: bool = True
     points_decimation: int = 1
     points_xyz_only: bool = False
@@ -510,6 +523,7 @@ def bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeConfig:
         camera_name=str(checked["camera_name"]) or node_name,
         streams=streams,
         depth_encoding=str(checked["depth.encoding"]),
+        image_encoding=str(checked["rgb.encoding"]),
         points_organized=bool(checked["points.organized"]),
         points_decimation=int(checked["points.decimation"]),
         points_xyz_only=bool(checked["points.xyz_only"]),
@@ -587,6 +601,7 @@ def camera_config(values: Mapping[str, Any]) -> CameraConfig:
             "serial_number": int(checked["zed.serial_number"]) or None,
             "svo_file": str(checked["zed.svo_file"]) or None,
             "svo_loop": checked["zed.svo_loop"],
+            "svo_real_time": checked["zed.svo_real_time"],
         }
     else:
         if not checked["replay.bag_path"]:
