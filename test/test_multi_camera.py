@@ -93,7 +93,7 @@ def test_the_frame_clock_captures_on_its_wall_clock_grid_within_the_jitter() -> 
     stamps = [clock.wait() for _ in range(10)]
     offsets = [(stamp - 0.003 + 0.005) % 0.01 - 0.005 for stamp in stamps]  # distance to the nearest grid point
     assert all(abs(offset) <= 0.001 + 1e-6 for offset in offsets), offsets
-    assert all(later > earlier for earlier, later in zip(stamps, stamps[1:]))
+    assert all(later > earlier for earlier, later in zip(stamps, stamps[1:], strict=False))
     with pytest.raises(ValueError, match="jitter needs a phase"):
         FrameClock(30.0, jitter=0.001)
 
@@ -209,9 +209,7 @@ def test_borrowed_sets_are_released_together_and_never_change_while_held(names: 
         stop(publishers)
 
 
-def test_try_grab_images_never_blocks_and_takes_a_set_when_one_is_complete(
-    names: dict[str, str], processes
-) -> None:
+def test_try_grab_images_never_blocks_and_takes_a_set_when_one_is_complete(names: dict[str, str], processes) -> None:
     publishers = [start(names["wrist"], processes, phase=0.000), start(names["top"], processes, phase=0.004)]
     receivers = {"wrist": MultiprocessRGBReceiver(names["wrist"]), "top": MultiprocessRGBReceiver(names["top"])}
     try:

@@ -56,7 +56,7 @@ from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
 from airo_mp_camera.pipeline.schemas import buffer_arrays
 from airo_mp_camera.pipeline.variants import MultiprocessRGBDReceiver
 
-_WAIT_SLICE_S = 0.005  # a wait for one camera's frame lasts at most this long before the others are polled
+_WAIT_SLICE_S = 0.002  # a wait for one camera's frame lasts at most this long before the others are polled
 # References to an array of ours: the buffer's attribute, the local name and getrefcount's argument.
 _OWN_REFERENCES = 3
 
@@ -75,6 +75,7 @@ class _Camera:
     restarts: int = 0
     problem: SharedMemoryCameraError | None = None  # why the last attempt got no frame (no publisher...)
     skipped: int = 0
+    next_capture: float = -np.inf  # when its next frame is due: the last one seen plus a frame period
     copies: dict[str, BaseIdl] = field(default_factory=dict)  # the arrays grab_images() copies into
 
     def describe(self) -> str:
@@ -280,6 +281,7 @@ class MultiCameraReceiver:
                 camera.release_through(sys.maxsize)
                 camera.last_set_frame = 0
             camera.history.append(frame)
+            camera.next_capture = frame.capture_timestamp + 1.0 / max(frame.fps, 1e-3)
             while len(camera.history) > self._history:
                 camera.release_oldest()
             return
@@ -316,11 +318,9 @@ class MultiCameraReceiver:
         return frames
 
     def _needed(self) -> _Camera:
-        """The camera a set waits for: one without a frame, else the one whose newest frame is oldest."""
-        return min(
-            self._cameras.values(),
-            key=lambda camera: camera.history[-1].capture_timestamp if camera.history else -np.inf,
-        )
+        """The camera a set waits for: of those without a new frame (else of all), the one due first."""
+        waiting = [camera for camera in self._cameras.values() if not camera.history] or self._cameras.values()
+        return min(waiting, key=lambda camera: camera.next_capture)
 
     def _wait_for_set(self, timeout: float) -> dict[str, BorrowedFrame]:
         deadline = time.monotonic() + timeout
