@@ -12,10 +12,12 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import conftest
 import numpy as np
 import pytest
+from driver_bags import write_own_pair
 
 from airo_mp_camera import (
     FrameReleasedError,
@@ -28,6 +30,7 @@ from airo_mp_camera import (
 )
 from airo_mp_camera.cameras import watermark
 from airo_mp_camera.cameras.frame_clock import FrameClock
+from airo_mp_camera.cameras.replay import ReplayCamera, camera_prefixes
 from airo_mp_camera.pipeline.multi_camera import newest_set
 
 TOLERANCE = 0.010
@@ -229,4 +232,38 @@ def test_try_grab_images_never_blocks_and_takes_a_set_when_one_is_complete(names
     finally:
         for receiver in receivers.values():
             receiver.close()
+        stop(publishers)
+
+
+def test_one_bag_of_two_cameras_replays_as_two_cameras_with_the_bags_relative_timing(
+    tmp_path: Path, names: dict[str, str], processes
+) -> None:
+    written = write_own_pair(tmp_path / "pair", offset_ns=30_000_000)  # top stamped 30 ms after wrist, 10 fps
+    assert camera_prefixes(str(tmp_path / "pair")) == ["/top", "/wrist"]
+    start_time = time.time() + 3.0  # both publishers are up by then; a late one plays its first frames at once
+    publishers = []
+    for name in ("wrist", "top"):
+        kwargs = {"bag_path": str(tmp_path / "pair"), "topic_prefix": f"/{name}", "start_time": start_time}
+        publisher = MultiprocessRGBDPublisher(ReplayCamera, kwargs, names[name])
+        publisher.start()
+        processes.track(publisher.pid)
+        publishers.append(publisher)
+    pair = {"wrist": names["wrist"], "top": names["top"]}
+    try:
+        with MultiCameraReceiver(pair, tolerance=0.040) as cameras:
+            for _ in range(12):  # more than one pass of the bag
+                cameras.grab_images(timeout=10.0)
+                assert cameras.spread == pytest.approx(0.030, abs=1e-4), "the bag's relative timing"
+                indexes = set()
+                for name in cameras.names:
+                    index = (cameras[name].frame_id - 1) % len(written[f"/{name}"].frames)
+                    recorded = written[f"/{name}"].frames[index]
+                    np.testing.assert_array_equal(cameras[name].retrieve_rgb_image_as_int(), recorded.rgb)
+                    indexes.add(index)
+                assert len(indexes) == 1, "a set holds both cameras' frames of one recorded instant"
+        with MultiCameraReceiver(pair, tolerance=0.020) as cameras:
+            with pytest.raises(NoFrameSetError) as raised:
+                cameras.grab_images(timeout=1.0)
+            assert raised.value.smallest_spread == pytest.approx(0.030, abs=1e-4)
+    finally:
         stop(publishers)
