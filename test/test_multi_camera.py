@@ -8,6 +8,7 @@ The matching functions are also checked on their own, on hand-made capture times
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 import uuid
@@ -267,3 +268,17 @@ def test_one_bag_of_two_cameras_replays_as_two_cameras_with_the_bags_relative_ti
             assert raised.value.smallest_spread == pytest.approx(0.030, abs=1e-4)
     finally:
         stop(publishers)
+
+
+def test_camera_node_parameters_and_the_launch_files_put_synthetic_cameras_on_a_phased_grid() -> None:
+    from airo_mp_camera.launch_support import CAMERA_ARGUMENTS
+    from airo_mp_camera.ros.parameters import camera_config
+
+    config = camera_config({"camera_type": "synthetic", "synthetic.phase": 0.004, "synthetic.jitter": 0.002})
+    assert config.camera_kwargs["phase"] == 0.004 and config.camera_kwargs["jitter"] == 0.002
+    SyntheticCamera(resolution=(16, 16), **{k: v for k, v in config.camera_kwargs.items() if k != "resolution"})
+    assert "phase" not in camera_config({"camera_type": "synthetic"}).camera_kwargs, "no grid unless asked"
+    root = Path(__file__).resolve().parent.parent
+    multi = (root / "launch" / "multi_camera.launch.py").read_text()
+    passed = set(re.findall(r'^\s+"([a-z_]+)": (?:args|str\()', multi, re.MULTILINE))
+    assert {"synthetic_phase", "synthetic_jitter"} <= passed <= {spec.name for spec in CAMERA_ARGUMENTS}
