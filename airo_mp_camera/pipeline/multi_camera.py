@@ -35,6 +35,7 @@ one MultiCameraReceiver from one thread.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -56,7 +57,11 @@ from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
 from airo_mp_camera.pipeline.schemas import buffer_arrays
 from airo_mp_camera.pipeline.variants import MultiprocessRGBDReceiver
 
-_WAIT_SLICE_S = 0.002  # a wait for one camera's frame lasts at most this long before the others are polled
+_WAIT_SLICE_S = 0.002
+# How a receiver's error says its own (here: one poll's) timeout; the set's timeout is said instead.
+_OWN_TIMEOUT = re.compile(
+    r" and no publisher came back within \S+ s| within \S+ s"
+)  # a wait for one camera's frame lasts at most this long before the others are polled
 # References to an array of ours: the buffer's attribute, the local name and getrefcount's argument.
 _OWN_REFERENCES = 3
 
@@ -80,6 +85,11 @@ class _Camera:
 
     def describe(self) -> str:
         return f"'{self.name}' (namespace '{self.receiver.namespace}')"
+
+    def trouble(self) -> str:
+        """The camera and why its last attempt got no frame (without the attempt's own short timeout)."""
+        reason = _OWN_TIMEOUT.sub("", str(self.problem)).replace(f"namespace '{self.receiver.namespace}': ", "")
+        return f"camera {self.describe()}: {reason}"
 
     def release_through(self, frame_id: int) -> None:
         """Releases the kept loans of frames up to `frame_id` (they can be in no later set)."""
@@ -340,7 +350,7 @@ class MultiCameraReceiver:
         for kind in (PublisherGoneError, PublisherNotFoundError, SlotsExhaustedError):
             troubled = [camera for camera in self._cameras.values() if isinstance(camera.problem, kind)]
             if troubled:
-                details = "; ".join(f"camera {camera.describe()}: {camera.problem}" for camera in troubled)
+                details = "; ".join(camera.trouble() for camera in troubled)
                 return kind(f"no set of {len(self._cameras)} cameras within {timeout} s: {details}")
         silent = [name for name, camera in self._cameras.items() if not camera.history]
         if silent:
@@ -368,8 +378,7 @@ class MultiCameraReceiver:
     def _raise_if_gone(self) -> None:
         gone = [camera for camera in self._cameras.values() if isinstance(camera.problem, PublisherGoneError)]
         if gone:
-            details = "; ".join(f"camera {camera.describe()}: {camera.problem}" for camera in gone)
-            raise PublisherGoneError(details)
+            raise PublisherGoneError("; ".join(camera.trouble() for camera in gone))
 
     # ------------------------------------------------------------------------------ taking sets
     def _expose(self, frames: Mapping[str, BorrowedFrame]) -> None:
