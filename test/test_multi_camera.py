@@ -175,6 +175,8 @@ def test_a_killed_publisher_is_named_within_the_timeout_and_followed_after_its_r
                 for _ in range(100):  # sets the killed publisher completed may still come first
                     cameras.grab_images(timeout=1.5)
             assert time.monotonic() - began < 5.0
+            with pytest.raises(PublisherGoneError, match="camera 'top'"):
+                cameras.try_grab_images()  # never blocks, and says which camera is gone
             restarted = start(names["top"], processes, phase=0.002)  # reclaims the dead publisher's segment
             publishers.append(restarted)
             ids: dict[str, int] = {}
