@@ -13,6 +13,7 @@ from airo_mp_camera.pipeline.errors import (
     FrameTimeoutError,
     InvalidNamespaceError,
     NamespaceInUseError,
+    NoFrameSetError,
     PublisherGoneError,
     PublisherNotFoundError,
     PublisherStartError,
@@ -22,6 +23,7 @@ from airo_mp_camera.pipeline.errors import (
     SlotsExhaustedError,
 )
 from airo_mp_camera.pipeline.frame_ring import reclaim_stale_segments
+from airo_mp_camera.pipeline.multi_camera import BorrowedSet, MultiCameraReceiver
 from airo_mp_camera.pipeline.publisher import CameraPublisher
 from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
 from airo_mp_camera.pipeline.schemas import (
@@ -47,6 +49,7 @@ __all__ = [
     "LEFT_RGB",
     "RIGHT_RGB",
     "BorrowedFrame",
+    "BorrowedSet",
     "CameraPublisher",
     "CameraSchema",
     "ConfidenceSchema",
@@ -55,6 +58,7 @@ __all__ = [
     "FrameReleasedError",
     "FrameTimeoutError",
     "InvalidNamespaceError",
+    "MultiCameraReceiver",
     "MultiprocessRGBDPublisher",
     "MultiprocessRGBDReceiver",
     "MultiprocessRGBDRerunLogger",
@@ -66,6 +70,7 @@ __all__ = [
     "MultiprocessStereoRGBDReceiver",
     "MultiprocessVideoRecorder",
     "NamespaceInUseError",
+    "NoFrameSetError",
     "PointCloud",
     "PointCloudSchema",
     "PublisherGoneError",

@@ -134,6 +134,10 @@ CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (
         "bag_topic_prefix", "", "Camera to replay when the bag holds several, e.g. /zed/zed_node; empty: its one."
     ),
     LaunchArgument(
+        "synthetic_phase", "-1.0", "Synthetic camera: seconds of its wall-clock capture grid; negative: none.", "float"
+    ),
+    LaunchArgument("synthetic_jitter", "0.0", "Synthetic camera: seconds each capture moves.", "float", minimum=0.0),
+    LaunchArgument(
         "remote",
         "false",
         "Also serve other machines: a remote-facing bridge process with compressed topics under "

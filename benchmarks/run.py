@@ -4,8 +4,9 @@ Run through tools/isolated (DDS on loopback, the Fast DDS large-data profile):
     tools/isolated .venv/bin/python -m benchmarks.run            # full, a few minutes -> benchmarks/results.json
     tools/isolated .venv/bin/python -m benchmarks.run --quick    # under a minute -> benchmarks/results-quick.json
 Sections: memcpy limit, native receivers (latency, delivery, torn frames, publisher rate), plain rclpy,
-the ROS bridge (camera_node), the peer (airo-camera-toolkit in .venv-peers, see `make bench-peers`), and the
-500 Hz control loop. A section that cannot run here is recorded with its reason instead of figures.
+the ROS bridge (camera_node), the peer (airo-camera-toolkit in .venv-peers, see `make bench-peers`), the
+500 Hz control loop, and several cameras in one set (benchmarks/multi_camera.py). A section that cannot run
+here is recorded with its reason instead of figures.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import control_loop, inplace, latency, rclpy_baseline, ros_bridge
+from benchmarks import control_loop, inplace, latency, multi_camera, rclpy_baseline, ros_bridge
 from benchmarks.processes import ProcessGroup, terminate_as_interrupt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -155,6 +156,7 @@ def figures(sections: dict[str, Any]) -> dict[str, Any]:
         "rt_nocamera_control_loop_p99_jitter_ms": _get(loop, "rt_nocamera", "jitter_ms", "p99"),
         **borrow_figures(sections),
         **inplace.figures(sections),
+        **multi_camera.figures(sections.get("multi_camera", {})),
     }
     return values
 
@@ -249,6 +251,7 @@ def targets(f: dict[str, Any]) -> list[dict[str, Any]]:
         at_most("torn frames (ours)", f["shm_torn_frames"], 0, "watermark mismatches in every native receiver"),
         *borrow_targets(f, at_most, at_least),
         *inplace.targets(f, at_most, at_least),
+        *multi_camera.targets(f),
     ]
     for prefix in ("", "rt_"):
         nocamera = f"{prefix}nocamera_control_loop_p99_jitter_ms"
@@ -428,6 +431,8 @@ def print_report(f: dict[str, Any], lines: list[dict[str, Any]], sections: dict[
         if isinstance(section, dict) and ("skipped" in section or "error" in section):
             print(f"{name}: {section.get('skipped') or section.get('error')}")
     print()
+    multi_camera.print_rows(sections.get("multi_camera", {}))
+    print()
     for line in lines:
         verdict = {True: "PASS", False: "FAIL", None: "n/a "}[line["passed"]]
         print(f"{verdict}  {line['target']:<40} {_fmt(line['value']):>8}  (target {line['bound']}; {line['what']})")
@@ -465,6 +470,7 @@ def main(argv: list[str] | None = None) -> None:
             _section(sections, "rclpy", lambda: rclpy_baseline.run(seconds))
             _section(sections, "control_loop", lambda: control_loop.run(seconds, args.quick))
             _section(sections, "peer_rgbd", lambda: run_peer(seconds, pointcloud=False))
+            _section(sections, "multi_camera", lambda: multi_camera.run(seconds))
             if args.quick:
                 sections["peer_rgbd_pc"] = {"skipped": "not in --quick"}
                 sections["ros_bridge"] = {"skipped": "not in --quick"}

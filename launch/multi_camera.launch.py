@@ -2,12 +2,15 @@
 
     ros2 launch airo_mp_camera multi_camera.launch.py first_serial:=12345678 second_serial:=87654321
     ros2 launch airo_mp_camera multi_camera.launch.py camera_type:=synthetic
+    ros2 launch airo_mp_camera multi_camera.launch.py camera_type:=synthetic second_phase:=0.004 jitter:=0.002
 
 Controllers read them as MultiprocessRGBDReceiver("zed1") and MultiprocessRGBDReceiver("zed2"); their optical
 frames are zed1_left_camera_optical_frame, zed1_right_camera_optical_frame, zed2_left_... (`<camera>_<view>_...`:
 name the cameras after where they are, e.g. first_name:=wrist, not after a view). Any other argument of
 zed.launch.py applies to both. The two names and serial numbers are checked before either camera starts; when
-either camera_node fails, the whole launch stops with exit code 1.
+either camera_node fails, the whole launch stops with exit code 1. With camera_type synthetic, first_phase,
+second_phase and jitter put the two cameras on the wall clock's capture grid (see SyntheticCamera) for a
+MultiCameraReceiver({"first": "zed1", "second": "zed2"}) to match.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ ARGUMENTS = (
     LaunchArgument("second_name", "zed2", "Name of the second camera.", "name"),
     LaunchArgument("first_serial", "0", "Serial number of the first ZED; 0: the first found.", "int", minimum=0),
     LaunchArgument("second_serial", "0", "Serial number of the second ZED.", "int", minimum=0),
+    LaunchArgument("first_phase", "0.0", "Synthetic cameras: seconds of the first one's capture grid.", "float"),
+    LaunchArgument("second_phase", "0.0", "Synthetic cameras: seconds of the second one's capture grid.", "float"),
+    LaunchArgument("jitter", "0.0", "Synthetic cameras: seconds each capture moves.", "float", minimum=0.0),
 )
 
 
@@ -48,6 +54,8 @@ def _cameras(context: LaunchContext) -> list:
                 "camera_name": args[f"{which}_name"],
                 "camera_type": args["camera_type"],
                 "serial_number": str(args[f"{which}_serial"]),
+                "synthetic_phase": str(args[f"{which}_phase"]),
+                "synthetic_jitter": str(args["jitter"]),
             }.items(),
         )
         for which in ("first", "second")

@@ -98,6 +98,8 @@ def _camera(context: LaunchContext) -> list:
         "zed.svo_file": args["svo_file"],
         "replay.bag_path": args["bag_path"],
         "replay.topic_prefix": args["bag_topic_prefix"],
+        "synthetic.phase": args["synthetic_phase"],
+        "synthetic.jitter": args["synthetic_jitter"],
         "depth.enable": args["enable_depth"],
         "points.enable": args["enable_pointcloud"],
         "right.enable": args["enable_right"],

@@ -433,3 +433,18 @@ def write_two_cameras(path: Path) -> None:
             realsense = "/camera/camera"
             bag.write(f"{realsense}/color/image_raw", IMAGE, stamp, bag.image(frame.rgb, "rgb8", stamp, "c"))
             bag.write(f"{realsense}/color/camera_info", INFO, stamp, bag.camera_info(k, stamp, "c"))
+
+
+def write_own_pair(path: Path, offset_ns: int, frames: int = 10) -> dict[str, WrittenBag]:
+    """Two of this package's cameras in one bag, '/wrist' and '/top', the top one stamped `offset_ns` later."""
+    rng = np.random.default_rng(6)
+    k = intrinsics(60.0)
+    written: dict[str, WrittenBag] = {"/wrist": WrittenBag(path, [], k), "/top": WrittenBag(path, [], k)}
+    with _BagWriter(path, ros1=False) as bag:
+        for stamp in _stamps(frames):
+            for prefix, shift in (("/wrist", 0), ("/top", offset_ns)):
+                frame = _content(rng, stamp + shift)
+                frame.right = frame.confidence = frame.points = frame.colors = None
+                written[prefix].frames.append(frame)
+                _write_own_frame(bag, frame, prefix, None, None, k, f"{prefix[1:]}_left_camera_optical_frame")
+    return written

@@ -303,7 +303,10 @@ def find_camera(
         )
     if len(cameras) > 1:
         listed = ", ".join(camera.describe() for camera in cameras)
-        raise BagLayoutError(f"{bag_name} holds {len(cameras)} cameras: {listed}. {_how_to_choose()}")
+        raise BagLayoutError(
+            f"{bag_name} holds {len(cameras)} cameras: {listed}. {_how_to_choose()} To replay them all, run one "
+            "ReplayCamera per topic_prefix, all with the same start_time (they keep the bag's relative timing)."
+        )
     camera = cameras[0]
     if "rgb_info" not in camera.topics:
         raise BagLayoutError(

@@ -12,6 +12,11 @@ RGB image (a camera_info recorded once, depth stamped apart) is current from the
 without its own point cloud gets one computed from its depth and intrinsics. Playback starts at the first
 RGB image by which every replayed stream (but the point cloud) has had a message. Decoding is vectorised
 numpy (OpenCV for compressed images).
+
+A bag of several cameras is replayed as several cameras: one ReplayCamera per camera (`topic_prefix`, see
+`camera_prefixes`), each in its own publisher, all given the same `start_time`. Each then plays on the wall
+clock from that instant, frame by frame at `start_time + (stamp - bag start) / rate`, and stamps each frame
+with that instant: the cameras keep the bag's relative timing, on the clock a MultiCameraReceiver compares.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from airo_mp_camera.cameras.bag_layouts import STREAMS, BagCamera, BagLayoutError, find_camera
+from airo_mp_camera.cameras.bag_layouts import STREAMS, BagCamera, BagLayoutError, find_camera, find_cameras
 from airo_mp_camera.cameras.errors import EndOfRecordingError
 from airo_mp_camera.cameras.image_decoding import (
     decode_confidence,
@@ -110,6 +115,7 @@ class BagContents:
     msgtypes: Mapping[str, str]
     counts: Mapping[str, int]
     duration_ns: int
+    start_ns: int = 0
 
 
 def read_contents(highlevel: ModuleType, path: Path) -> BagContents:
@@ -122,9 +128,16 @@ def read_contents(highlevel: ModuleType, path: Path) -> BagContents:
                 counts[connection.topic] += connection.msgcount
             # end_time is "after the latest message": latest + 1 ns
             duration_ns = int(reader.end_time) - 1 - int(reader.start_time) if reader.message_count else 0
+            start_ns = int(reader.start_time) if reader.message_count else 0
     except highlevel.AnyReaderError as error:
         raise ValueError(f"cannot read bag {path}: {error}") from error
-    return BagContents(msgtypes, counts, duration_ns)
+    return BagContents(msgtypes, counts, duration_ns, start_ns)
+
+
+def camera_prefixes(bag_path: str) -> list[str]:
+    """The topic prefixes of the cameras of known layouts in a bag (one ReplayCamera each; cheap: the index)."""
+    contents = read_contents(import_rosbags(), bag_location(bag_path))
+    return sorted({camera.prefix for camera in find_cameras(contents.msgtypes)})
 
 
 def inspect_bag(bag_path: str, topic_prefix: str | None = None, topics: Mapping[str, str] | None = None) -> BagCamera:
@@ -218,6 +231,16 @@ def _read_frames(highlevel: ModuleType, path: Path, topics: Mapping[str, str]) -
                 yield frame
 
 
+def _pass_seconds(contents: BagContents) -> float:
+    """One pass of a looping replay: the bag's duration plus the shortest frame period of its cameras."""
+    periods = [
+        contents.duration_ns / 1e9 / (contents.counts.get(camera.topics["rgb"], 0) - 1)
+        for camera in find_cameras(contents.msgtypes)
+        if contents.counts.get(camera.topics["rgb"], 0) > 1
+    ]
+    return contents.duration_ns / 1e9 + (min(periods) if periods else 0.0)
+
+
 def _info_field(info: Any, name: str) -> np.ndarray:
     """A CameraInfo matrix by its ROS 2 name ("k", "p", "d"), also from ROS 1 messages ("K", "P", "D")."""
     value = getattr(info, name, None)
@@ -240,6 +263,10 @@ class ReplayCamera:
         topics: explicit stream -> topic mapping (streams: rgb, rgb_info, depth, depth_info, points, right,
             right_info, confidence; rgb and rgb_info required), for bags of other layouts. Only the streams
             mapped are replayed. Empty or None: recognise the layout.
+        start_time: wall-clock time (`time.time()`) at which the bag's first message plays; cameras of one
+            bag given the same start_time play with the bag's relative timing (see the module docstring), and
+            (with restamp) are stamped with their scheduled instants. Each pass of a loop lasts the bag's
+            duration plus the shortest frame period of its cameras. None: playback starts at the first grab.
 
     Raises:
         FileNotFoundError, ValueError: the bag cannot be read, or its images cannot be replayed.
@@ -255,6 +282,7 @@ class ReplayCamera:
         topic_prefix: str | None = None,
         restamp: bool = True,
         topics: Mapping[str, str] | None = None,
+        start_time: float | None = None,
     ) -> None:
         if not rate >= 0:
             raise ValueError(f"rate must be >= 0 (0: as fast as possible), got {rate}")
@@ -266,6 +294,12 @@ class ReplayCamera:
         self._restamp = restamp
         contents = read_contents(highlevel, path)
         self._camera = find_camera(contents.msgtypes, topic_prefix, topics, bag_name=f"bag {bag_path}")
+        if start_time is not None and rate == 0:
+            raise ValueError("start_time needs a playback rate > 0 (rate=0 plays as fast as frames can be read)")
+        self._start_time = start_time
+        self._bag_start_ns = contents.start_ns
+        self._pass_s = _pass_seconds(contents) / rate if rate > 0 else 0.0
+        self._passes = 0
         for note in self._camera.notes:
             logger.warning("replay of %s: %s", bag_path, note)
         self._topics = dict(self._camera.topics)
@@ -432,12 +466,26 @@ class ReplayCamera:
                 raise EndOfRecordingError(f"bag {self._path} has no frames left to play")
             restarted = True
             self._pass_frames = 0
-        self._wait_for(frame.stamp_ns, restarted)
+        if self._start_time is None:
+            self._wait_for(frame.stamp_ns, restarted)
+            playback_time = time.time()
+        else:
+            self._passes += restarted
+            playback_time = self._wait_for_scheduled(frame.stamp_ns)
         self._apply(frame)
         self._frame = frame
         self._frame_id += 1
         self._pass_frames += 1
-        self._capture_timestamp = time.time() if self._restamp else frame.stamp_ns / 1e9
+        self._capture_timestamp = playback_time if self._restamp else frame.stamp_ns / 1e9
+
+    def _wait_for_scheduled(self, stamp_ns: int) -> float:
+        """Sleeps until the frame's instant on the shared schedule (a late frame plays at once); returns it."""
+        assert self._start_time is not None
+        scheduled = self._start_time + self._passes * self._pass_s + (stamp_ns - self._bag_start_ns) / 1e9 / self._rate
+        delay = scheduled - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        return scheduled
 
     def _wait_for(self, stamp_ns: int, restarted: bool) -> None:
         """Sleeps until the frame's time; re-anchors at the start, after a loop, and when playback fell behind."""

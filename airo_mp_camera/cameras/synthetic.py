@@ -15,11 +15,10 @@ still costs microseconds.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from airo_mp_camera.cameras import watermark
+from airo_mp_camera.cameras.frame_clock import FrameClock
 from airo_mp_camera.cameras.interface import LEFT_RGB, CameraState, PointCloud, check_view
 from airo_mp_camera.toolkit_interop import register_as_toolkit_interface
 
@@ -155,6 +154,10 @@ class SyntheticCamera(CameraState):
             "realistic": objects in front of the plane and a stereo camera's depth: noise growing with the
             square of the depth and NaN holes (see the module docstring). The point cloud follows the depth
             (NaN points at holes); RGB, right view, confidence and depth image stay exact.
+        phase: seconds; when given, frames are captured on a wall-clock grid (`k / fps + phase` since the
+            epoch) and stamped with that instant, so cameras in several processes have known relative timing
+            (see `airo_mp_camera.cameras.frame_clock`). None: the grid starts when the camera opens.
+        jitter: seconds (with a phase): each capture moves by up to this much either way, uniformly.
 
     """
 
@@ -165,6 +168,8 @@ class SyntheticCamera(CameraState):
         baseline: float = 0.12,
         watermark: bool = True,
         depth_model: str = "plane",
+        phase: float | None = None,
+        jitter: float = 0.0,
     ) -> None:
         width, height = int(resolution[0]), int(resolution[1])
         if width < 16 or height < 16:
@@ -201,7 +206,7 @@ class SyntheticCamera(CameraState):
         if self._noisy_depths:
             self._select_noisy_depth()
         self._capture_timestamp = 0.0
-        self._next_frame_time = time.monotonic()
+        self._clock = FrameClock(fps, phase, jitter)
 
     def _back_project(self, depth: np.ndarray) -> np.ndarray:
         points = np.empty((depth.size, 3), np.float32)
@@ -225,14 +230,9 @@ class SyntheticCamera(CameraState):
 
     def grab_images(self) -> None:
         """Waits for the next frame time, then produces the frame."""
-        now = time.monotonic()
-        if self._next_frame_time > now:
-            time.sleep(self._next_frame_time - now)
-        else:
-            self._next_frame_time = now  # fell behind: do not burst to catch up
-        self._next_frame_time += 1.0 / self._fps
+        capture_timestamp = self._clock.wait()
         self._frame_id += 1
-        self._capture_timestamp = time.time()
+        self._capture_timestamp = capture_timestamp
         if self._noisy_depths:
             self._select_noisy_depth()
         if self._watermark:

@@ -45,3 +45,17 @@ class SlotsExhaustedError(SharedMemoryCameraError, TimeoutError):
 
 class FrameReleasedError(SharedMemoryCameraError):
     """A borrowed frame was used after `release()` (its slot may hold another frame by now)."""
+
+
+class NoFrameSetError(FrameTimeoutError):
+    """A MultiCameraReceiver found no set of frames (one per camera, within its tolerance) within the timeout.
+
+    Attributes:
+        cameras: the cameras that had no frame within the tolerance of the others (or no new frame at all).
+        smallest_spread: seconds between the frames of the closest set seen (None: some camera had no frame).
+    """
+
+    def __init__(self, message: str, cameras: list[str], smallest_spread: float | None) -> None:
+        super().__init__(message)
+        self.cameras = cameras
+        self.smallest_spread = smallest_spread

@@ -370,6 +370,19 @@ CAMERA_SPECS: tuple[ParameterSpec, ...] = (
         "growing with depth, holes: as hard to compress as a stereo camera's).",
         choices=("plane", "realistic"),
     ),
+    ParameterSpec(
+        "synthetic.phase",
+        -1.0,
+        "Seconds: >= 0 captures the synthetic camera's frames on the wall clock's grid k / fps + phase, stamped "
+        "with those instants (several cameras with known relative timing); negative: the grid starts at open.",
+        minimum=-1.0,
+    ),
+    ParameterSpec(
+        "synthetic.jitter",
+        0.0,
+        "Seconds each capture of the synthetic camera moves either way (uniformly); needs synthetic.phase >= 0.",
+        minimum=0.0,
+    ),
     ParameterSpec("zed.resolution", "HD720", "ZED resolution.", choices=ZED_RESOLUTIONS),
     ParameterSpec("zed.depth_mode", "NEURAL", "ZED depth mode.", choices=ZED_DEPTH_MODES),
     ParameterSpec("zed.serial_number", 0, "Serial number of the ZED to open; 0: the first found.", minimum=0),
@@ -593,6 +606,8 @@ def camera_config(values: Mapping[str, Any]) -> CameraConfig:
         kwargs: dict[str, Any] = {"resolution": (checked["width"], checked["height"]), "fps": checked["fps"]}
         if checked["synthetic.depth_model"] != "plane":  # the keyword only when asked: older cameras lack it
             kwargs["depth_model"] = checked["synthetic.depth_model"]
+        if float(checked["synthetic.phase"]) >= 0:  # likewise: the keywords only when asked
+            kwargs["phase"], kwargs["jitter"] = float(checked["synthetic.phase"]), float(checked["synthetic.jitter"])
     elif camera_type == "zed":
         kwargs = {
             "resolution": checked["zed.resolution"],
