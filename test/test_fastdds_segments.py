@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
+from airo_mp_camera.ros.fastdds_segments import SEGMENT_PREFIXES, remove_dead_segments
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD_LOCK = (  # as a living Fast DDS participant holds its segment's lock file
@@ -33,7 +33,7 @@ def make_segment(directory: Path, name: str, size: int, age_s: float) -> tuple[P
 
 def test_only_segments_whose_lock_nobody_holds_are_removed(tmp_path: Path, processes: object) -> None:
     dead = make_segment(tmp_path, "fastdds_0123456789abcdef", 4096, age_s=60)
-    humble = make_segment(tmp_path, "fastrtps_00000000deadbeef", 1000, age_s=60)
+    fastdds2 = make_segment(tmp_path, "fastrtps_00000000deadbeef", 1000, age_s=60)  # Fast DDS 2.x (Humble, Jazzy)
     alive = make_segment(tmp_path, "fastdds_aaaaaaaaaaaaaaaa", 4096, age_s=60)
     new = make_segment(tmp_path, "fastdds_bbbbbbbbbbbbbbbb", 4096, age_s=0)
     other = make_segment(tmp_path, "fastdds_port7411", 10, age_s=60)  # ports: Fast DDS collects them itself
@@ -43,7 +43,7 @@ def test_only_segments_whose_lock_nobody_holds_are_removed(tmp_path: Path, proce
     removed = remove_dead_segments(str(tmp_path))
 
     assert (removed.segments, removed.bytes) == (2, 4096 + 1000)
-    assert not any(path.exists() for path in dead + humble)
+    assert not any(path.exists() for path in dead + fastdds2)
     assert all(path.exists() for path in alive + new + other)
     holder.kill()
     holder.wait(10)
@@ -69,7 +69,8 @@ time.sleep(120)
 
 
 def fastdds_segments() -> set[str]:
-    return {name for name in os.listdir("/dev/shm") if name.startswith("fastdds_") and "port" not in name}
+    """Participant segments in /dev/shm: `fastdds_<id>` (Fast DDS 3.x) or `fastrtps_<id>` (2.x, Jazzy's 2.14)."""
+    return {name for name in os.listdir("/dev/shm") if name.startswith(SEGMENT_PREFIXES) and "port" not in name}
 
 
 @pytest.mark.ros
