@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from importlib.metadata import entry_points
 import sys
 import zipfile
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest

@@ -3,8 +3,9 @@
 Every Fast DDS participant with the shared-memory transport (all of this package's profiles) creates
 `/dev/shm/fastdds_<16 hex digits>`, its transport segment (about 134 MB with our 128 MB profiles), and
 `fastdds_<id>_el`, a file its process holds an flock on for as long as it lives (Fast DDS 2.x, Humble's and
-Jazzy's 2.14, names them `fastrtps_<id>` and `fastrtps_<id>_el`: the same layout, measured with 2.14.5). A process killed by SIGKILL or the OOM killer cannot remove them, and Fast DDS leaves
-other processes' dead segments alone: every such death keeps its memory until someone runs
+Jazzy's 2.14, names them `fastrtps_<id>` and `fastrtps_<id>_el`: the same layout, measured with 2.14.5).
+A process killed by SIGKILL or the OOM killer cannot remove them, and Fast DDS leaves other processes' dead
+segments alone: every such death keeps its memory until someone runs
 `fastdds shm clean`, and a few dozen fill /dev/shm.
 
 `remove_dead_segments` removes the segments whose lock nobody holds, as that tool does. camera_node and
