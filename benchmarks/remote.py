@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from airo_mp_camera.ros.fastdds_profiles import profile_environment, versioned_profile
 from benchmarks.processes import terminate_as_interrupt
 from benchmarks.remote_slow_links import run_slow_links, slow_link_figure
 from benchmarks.two_hosts import Host, TwoHosts, missing_requirements, namespaces_gone
@@ -47,17 +48,17 @@ def environments() -> dict[str, dict[str, str]]:
     return {
         "node": dict(
             base,
-            FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_host_only.xml"),
+            **profile_environment(str(CONFIG / "fastdds_host_only.xml")),
             ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
         ),
         "local": dict(
             base,
-            FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_large_data.xml"),
+            **profile_environment(str(CONFIG / "fastdds_large_data.xml")),
             ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
         ),
         "network": dict(
             base,
-            FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_multi_host.xml"),
+            **profile_environment(versioned_profile(str(CONFIG / "fastdds_multi_host.xml"))),
             ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
         ),
         # a stock ROS install on the other machine: no profile file, no transport settings, the default range
@@ -71,7 +72,7 @@ def environments() -> dict[str, dict[str, str]]:
         # the package's single-host profile with discovery on the subnet: a node without remote:=true
         "visible": dict(
             base,
-            FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_large_data.xml"),
+            **profile_environment(str(CONFIG / "fastdds_large_data.xml")),
             ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
         ),
     }

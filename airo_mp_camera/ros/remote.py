@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from airo_mp_camera.ros.fastdds_profiles import versioned_profile, with_profile
+
 logger = logging.getLogger(__name__)
 
 PARENT_PID_ENV = "AIRO_MP_CAMERA_PARENT_PID"
@@ -41,7 +43,7 @@ subscriber with the same mode can receive."""
 
 def remote_profile(transport: str, fastdds_profile: str = "") -> str:
     """The remote bridge's Fast DDS profile: `fastdds_profile` if given, else the package's for `transport`."""
-    return fastdds_profile or package_config(REMOTE_PROFILES[transport])
+    return fastdds_profile or versioned_profile(package_config(REMOTE_PROFILES[transport]))
 
 
 def package_config(name: str) -> str:
@@ -66,7 +68,7 @@ class RemoteBridgeProcess:
     Args:
         parameters: the child's parameter values (bridge and remote.* parameters; remote.enable is set here).
         namespace: the ROS namespace of the child's node (the camera node's fully qualified name).
-        fastdds_profile: FASTDDS_DEFAULT_PROFILES_FILE of the child.
+        fastdds_profile: the child's Fast DDS profile file (FASTDDS_DEFAULT_PROFILES_FILE; 2.x: FASTRTPS_...).
         discovery_range: ROS_AUTOMATIC_DISCOVERY_RANGE of the child ("SYSTEM_DEFAULT": leave it unset).
     """
 
@@ -97,8 +99,7 @@ class RemoteBridgeProcess:
             with os.fdopen(handle, "w") as params:
                 json.dump({"/**": {"ros__parameters": self.parameters}}, params)  # JSON is YAML
             self._params_file = path
-            env = dict(os.environ)
-            env["FASTDDS_DEFAULT_PROFILES_FILE"] = self.fastdds_profile
+            env = with_profile(os.environ, self.fastdds_profile)  # Fast DDS 2.x reads FASTRTPS_DEFAULT_PROFILES_FILE
             if self.discovery_range == "SYSTEM_DEFAULT":
                 env.pop("ROS_AUTOMATIC_DISCOVERY_RANGE", None)
             else:
