@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.figures import write_figures
 from benchmarks.processes import terminate_as_interrupt
 from benchmarks.two_hosts import Host, TwoHosts, missing_requirements, namespaces_gone
 
@@ -417,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(run.cases)} cases; report in {output} ({report['duration_s']} s)"
             )
             print("\n" + markdown_table(run.cases))
+            print(f"figure: {write_figures(output)} (rate of each remote stream at each link rate)")
             code = 0 if passed else 1
         finally:
             if hosts is not None:
