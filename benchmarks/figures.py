@@ -188,8 +188,10 @@ def frame_picture(
     rgb_axes = figure.add_subplot(grid[0, 0])
     rgb_axes.imshow(frame["rgb"])
     rgb_axes.set_title("rgb", fontsize=9)
+    rgb_axes.set_xticks([])
+    rgb_axes.set_yticks([])
     depth = np.where(np.isfinite(frame["depth"]) & (frame["depth"] > 0), frame["depth"], np.nan)
-    _image_with_scale(figure, figure.add_subplot(grid[0, 1]), depth, "depth (m)", "turbo")
+    _image_with_scale(figure, figure.add_subplot(grid[0, 1]), depth, "depth (m; 1st-99th percentile)", "turbo")
     if frame.get("confidence") is not None:
         _image_with_scale(figure, figure.add_subplot(grid[0, 2]), frame["confidence"], "confidence (1 best)", "magma")
     cloud_axes = figure.add_subplot(grid[1, 0])
@@ -200,10 +202,6 @@ def frame_picture(
     cloud_axes.set_xlabel("x (m, right)")
     cloud_axes.set_ylabel("z (m, forward)")
     cloud_axes.set_title(f"point cloud from above ({0 if points is None else len(points)} points)", fontsize=9)
-    for axes in figure.axes:
-        if axes is not cloud_axes:
-            axes.set_xticks([])
-            axes.set_yticks([])
     curves = [
         LatencyCurve(name, [float(v) for v in np.percentile(values, CDF_LEVELS * 100)], [])
         for name, values in latencies_ms.items()
@@ -215,9 +213,13 @@ def frame_picture(
 
 
 def _image_with_scale(figure: Figure, axes: Axes, image: np.ndarray, title: str, colormap: str) -> None:
-    shown = axes.imshow(image, cmap=colormap)
+    finite = image[np.isfinite(image)]
+    low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
+    shown = axes.imshow(image, cmap=colormap, vmin=low, vmax=high)
     figure.colorbar(shown, ax=axes, shrink=0.85)
     axes.set_title(title, fontsize=9)
+    axes.set_xticks([])
+    axes.set_yticks([])
 
 
 def main(argv: list[str] | None = None) -> int:
