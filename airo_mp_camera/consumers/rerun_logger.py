@@ -288,7 +288,12 @@ class MultiprocessRGBDRerunLogger(MultiprocessRGBRerunLogger):
                 depth = resize_nearest(depth, web.depth_width)
                 depth = np.nan_to_num(np.clip(depth * 1000.0, 0, 65535), nan=0.0).astype(np.uint16)
             self._log_pinhole(receiver, self.depth_entity_path, depth.shape[1], depth.shape[0])
-            self._recording.log(self.depth_entity_path, rr.DepthImage(depth, meter=1000.0 if web else 1.0))
+            if web is None:
+                self._recording.log(self.depth_entity_path, rr.DepthImage(depth, meter=1.0))
+            else:  # colours spread over the scene's depths, not over the whole 16-bit range
+                valid = depth[depth > 0]
+                far = float(np.percentile(valid, 99)) if valid.size else 1.0
+                self._recording.log(self.depth_entity_path, rr.DepthImage(depth, meter=1000.0, depth_range=(0.0, far)))
         if self.log_point_cloud and not (web is not None and web.max_points == 0):
             cloud = receiver.retrieve_colored_point_cloud()
             points, colors = cloud.points, cloud.colors
