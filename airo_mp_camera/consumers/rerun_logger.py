@@ -164,6 +164,7 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
             self._server = WebViewerServer(self.web)
             self._server.start()
             recording.connect_grpc(self._server.local_grpc_url)
+            recording.send_blueprint(self._web_blueprint(rr))
         elif self.spawn_viewer:
             recording.spawn()
         else:
@@ -172,6 +173,15 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
         self._recording = recording
         self._last_frame_id = receiver.frame_id
         self._restarts = receiver.restarts
+
+    def _web_views(self, rrb: Any) -> list[Any]:
+        """The views a browser shows (the web viewer's default layout)."""
+        return [rrb.Spatial2DView(origin=self.entity_path, name="rgb")]
+
+    def _web_blueprint(self, rr: Any) -> Any:
+        import rerun.blueprint as rrb
+
+        return rrb.Blueprint(rrb.Horizontal(*self._web_views(rrb)), collapse_panels=True)
 
     def _consume(self, receiver: SharedMemoryReceiver) -> None:
         frame_id = receiver.frame_id
@@ -272,6 +282,15 @@ class MultiprocessRGBDRerunLogger(MultiprocessRGBRerunLogger):
         self.log_point_cloud = log_point_cloud
         self.depth_entity_path = depth_entity_path
         self.point_cloud_entity_path = point_cloud_entity_path
+
+    def _web_views(self, rrb: Any) -> list[Any]:
+        views = super()._web_views(rrb)
+        if self.log_depth:
+            views.append(rrb.Spatial2DView(origin=self.depth_entity_path, name="depth"))
+        if self.log_point_cloud:  # seen from behind and above the camera (optical frame: y down, z forward)
+            eye = rrb.EyeControls3D(position=(0.0, -1.0, -1.2), look_target=(0.0, 0.0, 1.5), eye_up=(0.0, -1.0, 0.0))
+            views.append(rrb.Spatial3DView(name="cloud", contents=[self.point_cloud_entity_path], eye_controls=eye))
+        return [rrb.Vertical(*views[:2]), *views[2:]] if len(views) == 3 else views
 
     def _make_receiver(self, timeout: float) -> SharedMemoryReceiver:
         if not (self.log_depth or self.log_point_cloud):
