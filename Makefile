@@ -11,6 +11,9 @@ $(STAMP): requirements.txt constraints.txt setup.py setup.cfg airo_mp_camera/cod
 	command -v ffmpeg >/dev/null || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; }
 	command -v ffmpeg >/dev/null || echo "note: no ffmpeg (apt install ffmpeg): video recorder tests will be skipped"
+	command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	command -v chromium >/dev/null || echo "note: no chromium (apt install chromium): the web viewer browser test will be skipped"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q -c constraints.txt -r requirements.txt

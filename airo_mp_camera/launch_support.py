@@ -169,6 +169,16 @@ CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (
     ),
     LaunchArgument("rerun", "false", "Also start a Rerun logger process for this camera (needs rerun-sdk).", "bool"),
     LaunchArgument("rerun_rrd_path", "", "Log to this .rrd file instead of spawning/connecting to a Rerun viewer."),
+    LaunchArgument(
+        "web",
+        "false",
+        "Serve the Rerun web viewer: a browser opens http://<host>:<web_port>/?url=... (README).",
+        "bool",
+    ),
+    LaunchArgument("web_bind", "127.0.0.1", "Address the web viewer listens on; 0.0.0.0: every interface."),
+    LaunchArgument(
+        "web_port", "9090", "HTTP port of the web viewer (its data: rerun.web.grpc_port).", "int", minimum=1
+    ),
     LaunchArgument("record", "false", "Record the rgb stream to a video from the start (needs ffmpeg).", "bool"),
     LaunchArgument("recording_directory", "", "Where recordings go; empty: the working directory."),
     LaunchArgument("rviz", "false", "Also open rviz2 on this camera's topics and frames.", kind="bool"),

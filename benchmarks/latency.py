@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.processes import SPAWN, CpuMeter, ProcessGroup
-from benchmarks.stats import delivery, percentiles, self_cpu_seconds
+from benchmarks.stats import delivery, mean_cdf, percentiles, self_cpu_seconds
 
 RESOLUTION_1080P = (1920, 1080)
 FPS = 30.0
@@ -217,6 +217,7 @@ def borrow_phase(
         "hold_frame_periods": hold_periods,
         "latency_p50_ms": round(float(np.median([report["latency_ms"]["p50"] for report in reports])), 3),
         "latency_p99_ms": round(float(max(report["latency_ms"]["p99"] for report in reports)), 3),
+        "latency_cdf_ms": mean_cdf([report["latency_ms"].get("cdf_ms") for report in reports]),
         "delivered_ratio": min(report["ratio"] for report in reports),
         "torn_or_changed_while_held": sum(report["torn"] for report in reports),
         "publisher_rate_hz": round(rate, 2),
@@ -273,6 +274,7 @@ def receivers_phase(
         "latency_p50_ms": round(float(np.median([report["latency_ms"]["p50"] for report in reports])), 3),
         "published_p50_ms": reports[0]["published_ms"]["p50"],
         "latency_p99_ms": round(float(max(report["latency_ms"]["p99"] for report in reports)), 3),
+        "latency_cdf_ms": mean_cdf([report["latency_ms"].get("cdf_ms") for report in reports]),
         "delivered_ratio": min(report["ratio"] for report in reports),
         "torn": sum(report["torn"] for report in reports),
         "torn_read_retries": sum(report["torn_read_retries"] for report in reports),

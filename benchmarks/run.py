@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import control_loop, inplace, latency, multi_camera, rclpy_baseline, ros_bridge
+from benchmarks.figures import write_figures
 from benchmarks.processes import ProcessGroup, terminate_as_interrupt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -502,6 +503,7 @@ def main(argv: list[str] | None = None) -> None:
         json.dump(report, file, indent=2)
         file.write("\n")
     print(f"\nwrote {os.path.relpath(output, ROOT)} in {wall_seconds} s")
+    print(f"wrote {os.path.relpath(write_figures(output), ROOT)} (latency CDF of every path)")
 
 
 if __name__ == "__main__":

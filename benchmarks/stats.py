@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+CDF_PERCENTS = np.linspace(0.0, 100.0, 101)  # the levels of `cdf_ms`: every percent, 0 (min) to 100 (max)
 
-def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
-    """p50, p99 and max of a list of milliseconds, rounded to 0.1 microsecond (NaN when empty)."""
+
+def percentiles(values_ms: Sequence[float]) -> dict[str, Any]:
+    """p50, p99 and max of a list of milliseconds, rounded to 0.1 microsecond (NaN when empty), and the whole
+    distribution as `cdf_ms`: its value at every percent 0..100 (what benchmarks/figures.py draws)."""
     if len(values_ms) == 0:
         return {"p50": float("nan"), "p99": float("nan"), "max": float("nan"), "n": 0}
     array = np.asarray(values_ms, dtype=np.float64)
@@ -17,7 +21,15 @@ def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
         "p99": round(float(np.percentile(array, 99)), 4),
         "max": round(float(array.max()), 4),
         "n": int(array.size),
+        "cdf_ms": [round(float(v), 4) for v in np.percentile(array, CDF_PERCENTS)],
     }
+
+
+def mean_cdf(cdfs: Sequence[Sequence[float] | None]) -> list[float] | None:
+    """Several receivers' `cdf_ms` pooled into one (their quantiles averaged); None when one is missing."""
+    if not cdfs or any(cdf is None for cdf in cdfs):
+        return None
+    return [round(float(v), 4) for v in np.mean(np.asarray(cdfs, dtype=np.float64), axis=0)]
 
 
 def delivery(frame_ids: Sequence[int]) -> dict[str, float]:

@@ -5,6 +5,8 @@
 
 Run with the project's venv through tools/isolated (DDS on loopback): `make demo`, or
 `tools/isolated .venv/bin/python examples/demo.py --seconds 5 --width 1920 --height 1080`.
+It also draws `demo.png` (`--picture`): one frame as a receiver got it (rgb, depth, confidence, the point cloud
+from above) beside the latency CDF of every path (benchmarks/figures.py; matplotlib from the venv).
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ import numpy as np
 
 from airo_mp_camera import MultiprocessRGBDReceiver
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's benchmarks package draws the picture
+from benchmarks.figures import frame_picture  # noqa: E402
+
 SPAWN = multiprocessing.get_context("spawn")
 NODE = "camera"
 START_TIMEOUT = 60.0
+PICTURE_POINTS = 40000  # points of the cloud drawn in the picture (a random subset)
 
 
 def receive(namespace: str, seconds: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -37,6 +43,26 @@ def receive(namespace: str, seconds: float, results: multiprocessing.Queue) -> N
             latencies.append(1000 * (time.time() - receiver.capture_timestamp))
         frames = receiver.frame_id - first
         results.put(("shared memory -> receiver", len(latencies) / seconds, len(latencies), frames, latencies))
+
+
+def snapshot(namespace: str, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """One more receiver, after the measurement: one whole frame (with confidence and cloud) for the picture."""
+    with MultiprocessRGBDReceiver(
+        namespace, enable_pointcloud=True, enable_confidence=True, timeout=START_TIMEOUT
+    ) as receiver:
+        receiver.grab_images(timeout=10.0)
+        cloud = receiver.retrieve_colored_point_cloud()
+        keep = np.random.default_rng(0).permutation(len(cloud.points))[:PICTURE_POINTS]
+        frame = {
+            "rgb": receiver.retrieve_rgb_image_as_int().copy(),
+            "depth": receiver.retrieve_depth_map().copy(),
+            "confidence": receiver.retrieve_confidence_map().copy(),
+            "points": np.asarray(cloud.points)[keep].copy(),
+            "colors": np.asarray(cloud.colors)[keep].copy(),
+            "frame_id": receiver.frame_id,
+            "capture_time": receiver.capture_timestamp,
+        }
+    results.put(("frame", frame))
 
 
 def subscribe(topics: list[str], seconds: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -93,6 +119,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--picture", default="demo.png", help="where to write the picture of one frame (PNG)")
     args = parser.parse_args()
     namespace = "demo_camera"
     print(
@@ -107,6 +134,8 @@ def main() -> None:
         "fps": args.fps,
         "points.enable": "true",
         "points.max_rate": 10.0,
+        "confidence.enable": "true",
+        "synthetic.depth_model": "realistic",
     }
     command = [str(camera_node), "--ros-args", "-r", f"__node:={NODE}", "--log-level", "warn"]
     for key, value in params.items():
@@ -122,6 +151,11 @@ def main() -> None:
             worker.start()
         for _ in range(2 + len(topics)):
             reports.append(results.get(timeout=START_TIMEOUT + args.seconds + 30))
+        for worker in workers:
+            worker.join(10)
+        workers.append(SPAWN.Process(target=snapshot, args=(namespace, results)))
+        workers[-1].start()
+        _, frame = results.get(timeout=START_TIMEOUT)
     finally:
         for worker in workers:
             worker.join(10)
@@ -138,6 +172,12 @@ def main() -> None:
         delivered = f"{got}/{offered}" if offered is not None else f"{got}"
         print(f"{path:<42}{rate:>10.1f}{delivered:>12}{p50:>18.2f}{p99:>10.2f}")
     print("points are limited to 10 Hz by the points.max_rate parameter; every other path runs at the camera rate.")
+    named: dict[str, list[float]] = {}
+    for path, _, _, _, latencies in sorted(reports, key=lambda report: report[0]):
+        shared = sum(name.startswith("shared") for name in named)
+        named[f"{path} {shared + 1}" if path.startswith("shared") else path] = latencies
+    title = f"make demo: synthetic RGB-D {args.width}x{args.height} @ {args.fps:g} fps, as a native receiver got it"
+    print(f"picture of frame {frame['frame_id']}: {frame_picture(Path(args.picture), frame, named, title).resolve()}")
     if node.returncode != 0:
         raise SystemExit(f"camera_node exited with code {node.returncode}")
 

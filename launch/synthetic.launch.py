@@ -2,6 +2,7 @@
 
     ros2 launch airo_mp_camera synthetic.launch.py
     ros2 launch airo_mp_camera synthetic.launch.py camera_name:=sim enable_pointcloud:=false
+    ros2 launch airo_mp_camera synthetic.launch.py web:=true web_bind:=0.0.0.0   # watch it in a browser (README)
 
 Any argument of zed.launch.py can be given; camera_type is synthetic and the config config/synthetic.yaml.
 """
@@ -24,12 +25,14 @@ def generate_launch_description() -> LaunchDescription:
         [
             DeclareLaunchArgument("camera_name", default_value="camera", description="Name of the synthetic camera."),
             DeclareLaunchArgument("enable_right", default_value="true", description="Publish the right view."),
+            DeclareLaunchArgument("web", default_value="false", description="Serve the Rerun web viewer (README)."),
             IncludeLaunchDescription(
                 PythonLaunchDescriptionSource(os.path.join(SHARE, "launch", "zed.launch.py")),
                 launch_arguments={
                     "camera_type": "synthetic",
                     "camera_name": LaunchConfiguration("camera_name"),
                     "enable_right": LaunchConfiguration("enable_right"),
+                    "web": LaunchConfiguration("web"),
                     "config_file": os.path.join(SHARE, "config", "synthetic.yaml"),
                 }.items(),
             ),

@@ -6,6 +6,7 @@ process, and are checked when a consumer is constructed; importing this package 
 
 from airo_mp_camera.consumers.consumer_process import ConsumerProcess, ConsumerStartError, MissingDependencyError
 from airo_mp_camera.consumers.rerun_logger import MultiprocessRGBDRerunLogger, MultiprocessRGBRerunLogger
+from airo_mp_camera.consumers.rerun_web import WebViewerError, WebViewerOptions
 from airo_mp_camera.consumers.video_recorder import MultiprocessRGBVideoRecorder, MultiprocessVideoRecorder
 
 __all__ = [
@@ -16,4 +17,6 @@ __all__ = [
     "MultiprocessRGBRerunLogger",
     "MultiprocessRGBVideoRecorder",
     "MultiprocessVideoRecorder",
+    "WebViewerError",
+    "WebViewerOptions",
 ]

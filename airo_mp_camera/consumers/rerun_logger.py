@@ -8,6 +8,7 @@ and the `frame_id` sequence timeline.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from airo_mp_camera.consumers.consumer_process import ConsumerProcess, require_module, shared_counter
+from airo_mp_camera.consumers.rerun_web import WebViewerOptions, WebViewerServer, resize_nearest
 from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
 from airo_mp_camera.pipeline.variants import MultiprocessRGBDReceiver, MultiprocessRGBReceiver
 
@@ -57,8 +59,10 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
     logger.stop()              # flushes; the .rrd file is complete (also after SIGINT or SIGTERM)
     ```
 
-    Where the data goes: `rrd_path` saves to a file; else `connect_url` streams to a running viewer
-    (e.g. "rerun+http://127.0.0.1:9876/proxy"); else a viewer is spawned (`rerun` must be on PATH).
+    Where the data goes: `rrd_path` saves to a file; else `serve_web` (or `web`) serves the Rerun web viewer
+    from this host, for a browser here or on another machine (`logger.web_url`; see `rerun_web`); else
+    `connect_url` streams to a running viewer (e.g. "rerun+http://127.0.0.1:9876/proxy"); else a viewer is
+    spawned (`rerun` must be on PATH).
 
     Args:
         shared_memory_namespace: the publisher's namespace.
@@ -67,6 +71,9 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
         rrd_path: save to this .rrd file.
         connect_url: stream to the viewer or server at this gRPC url (None: Rerun's default address).
         spawn_viewer: spawn a viewer and stream to it (the default when no `rrd_path` is given).
+        serve_web: serve the web viewer with the default `WebViewerOptions` (this host only, port 9090).
+        web: serve the web viewer with these options (bind address, ports, history limit, the browser's
+            resolution, JPEG quality and points); `start()` fails with the reason when it cannot listen.
         entity_path: entity of the RGB image.
         image_transform: applied to each RGB image in the logger process (e.g. downscaling); picklable.
         max_rate: log at most this many frames per second (None: every frame).
@@ -85,6 +92,8 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
         *,
         connect_url: str | None = None,
         spawn_viewer: bool = False,
+        serve_web: bool = False,
+        web: WebViewerOptions | None = None,
         entity_path: str = "camera/rgb",
         image_transform: ImageTransform | None = None,
         max_rate: float | None = None,
@@ -105,7 +114,10 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
         self.recording_name = recording_name
         self.rrd_path = str(Path(rrd_path).expanduser().absolute()) if rrd_path is not None else None
         self.connect_url = connect_url
-        self.spawn_viewer = spawn_viewer or (rrd_path is None and connect_url is None)
+        self.web = web if web is not None else WebViewerOptions() if serve_web else None
+        if self.web is not None and (rrd_path is not None or connect_url is not None or spawn_viewer):
+            raise ValueError("serve_web/web is a sink of its own: give no rrd_path, connect_url or spawn_viewer")
+        self.spawn_viewer = spawn_viewer or (rrd_path is None and connect_url is None and self.web is None)
         self.entity_path = entity_path
         self._image_transform = image_transform
         self._min_period = 1.0 / max_rate if max_rate else 0.0
@@ -119,6 +131,12 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
         self._last_frame_id = 0
         self._restarts = 0
         self._pinholes: dict[str, tuple[int, int]] = {}
+        self._server: WebViewerServer | None = None
+
+    @property
+    def web_url(self) -> str | None:
+        """The address a browser opens to watch (the bind address's; replace it by this host's name elsewhere)."""
+        return self.web.url() if self.web is not None else None
 
     @property
     def frames_logged(self) -> int:
@@ -142,6 +160,11 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
         if self.rrd_path is not None:
             Path(self.rrd_path).parent.mkdir(parents=True, exist_ok=True)
             recording.save(self.rrd_path)
+        elif self.web is not None:
+            self._server = WebViewerServer(self.web)
+            self._server.start()
+            recording.connect_grpc(self._server.local_grpc_url)
+            recording.send_blueprint(self._web_blueprint(rr))
         elif self.spawn_viewer:
             recording.spawn()
         else:
@@ -150,6 +173,15 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
         self._recording = recording
         self._last_frame_id = receiver.frame_id
         self._restarts = receiver.restarts
+
+    def _web_views(self, rrb: Any) -> list[Any]:
+        """The views a browser shows (the web viewer's default layout)."""
+        return [rrb.Spatial2DView(origin=self.entity_path, name="rgb")]
+
+    def _web_blueprint(self, rr: Any) -> Any:
+        import rerun.blueprint as rrb
+
+        return rrb.Blueprint(rrb.Horizontal(*self._web_views(rrb)), collapse_panels=True)
 
     def _consume(self, receiver: SharedMemoryReceiver) -> None:
         frame_id = receiver.frame_id
@@ -172,8 +204,13 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
         image = receiver.retrieve_rgb_image_as_int()
         if self._image_transform is not None:
             image = np.ascontiguousarray(self._image_transform(image), dtype=np.uint8)
+        if self.web is not None:
+            image = resize_nearest(image, self.web.width)
         self._log_pinhole(receiver, self.entity_path, image.shape[1], image.shape[0])
-        self._recording.log(self.entity_path, rr.Image(image, color_model="RGB"))
+        logged = rr.Image(image, color_model="RGB")
+        if self.web is not None and self.web.jpeg_quality:
+            logged = logged.compress(jpeg_quality=self.web.jpeg_quality)
+        self._recording.log(self.entity_path, logged)
 
     def _log_pinhole(self, receiver: Any, entity: str, width: int, height: int) -> None:
         """Logs the intrinsics statically on `entity` when first seen or when its image size changed."""
@@ -191,10 +228,24 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
 
     def _close(self) -> None:
         recording, self._recording = self._recording, None
-        if recording is None:
-            return
-        flush_completely(recording, timeout=30.0)
-        recording.disconnect()
+        try:
+            if recording is not None and self.web is not None:
+                self._close_live(recording)
+            elif recording is not None:
+                flush_completely(recording, timeout=30.0)
+                recording.disconnect()
+        finally:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
+
+    def _close_live(self, recording: Any) -> None:
+        """A live view has nothing to complete: a short flush, and a server backed up by a slow browser is no error."""
+        try:
+            flush_completely(recording, timeout=2.0)
+            recording.disconnect()
+        except RuntimeError as error:
+            logging.getLogger(__name__).warning("%s: the web viewer server took not all frames: %s", self.name, error)
 
 
 class MultiprocessRGBDRerunLogger(MultiprocessRGBRerunLogger):
@@ -232,6 +283,15 @@ class MultiprocessRGBDRerunLogger(MultiprocessRGBRerunLogger):
         self.depth_entity_path = depth_entity_path
         self.point_cloud_entity_path = point_cloud_entity_path
 
+    def _web_views(self, rrb: Any) -> list[Any]:
+        views = super()._web_views(rrb)
+        if self.log_depth:
+            views.append(rrb.Spatial2DView(origin=self.depth_entity_path, name="depth"))
+        if self.log_point_cloud:  # seen from behind and above the camera (optical frame: y down, z forward)
+            eye = rrb.EyeControls3D(position=(0.0, -1.0, -1.2), look_target=(0.0, 0.0, 1.5), eye_up=(0.0, -1.0, 0.0))
+            views.append(rrb.Spatial3DView(name="cloud", contents=[self.point_cloud_entity_path], eye_controls=eye))
+        return [rrb.Vertical(*views[:2]), *views[2:]] if len(views) == 3 else views
+
     def _make_receiver(self, timeout: float) -> SharedMemoryReceiver:
         if not (self.log_depth or self.log_point_cloud):
             return MultiprocessRGBReceiver(self.namespace, timeout=timeout)
@@ -240,10 +300,23 @@ class MultiprocessRGBDRerunLogger(MultiprocessRGBRerunLogger):
     def _log_frame(self, receiver: Any) -> None:
         super()._log_frame(receiver)
         rr = self._rr
+        web = self.web
         if self.log_depth:
             depth = receiver.retrieve_depth_map()
+            if web is not None:  # 16-bit millimetres at the browser's resolution: half the bytes of metres
+                depth = resize_nearest(depth, web.depth_width)
+                depth = np.nan_to_num(np.clip(depth * 1000.0, 0, 65535), nan=0.0).astype(np.uint16)
             self._log_pinhole(receiver, self.depth_entity_path, depth.shape[1], depth.shape[0])
-            self._recording.log(self.depth_entity_path, rr.DepthImage(depth, meter=1.0))
-        if self.log_point_cloud:
+            if web is None:
+                self._recording.log(self.depth_entity_path, rr.DepthImage(depth, meter=1.0))
+            else:  # colours spread over the scene's depths, not over the whole 16-bit range
+                valid = depth[depth > 0]
+                far = float(np.percentile(valid, 99)) if valid.size else 1.0
+                self._recording.log(self.depth_entity_path, rr.DepthImage(depth, meter=1000.0, depth_range=(0.0, far)))
+        if self.log_point_cloud and not (web is not None and web.max_points == 0):
             cloud = receiver.retrieve_colored_point_cloud()
-            self._recording.log(self.point_cloud_entity_path, rr.Points3D(cloud.points, colors=cloud.colors))
+            points, colors = cloud.points, cloud.colors
+            if web is not None and len(points) > web.max_points:
+                step = -(-len(points) // web.max_points)
+                points, colors = points[::step], colors[::step]
+            self._recording.log(self.point_cloud_entity_path, rr.Points3D(points, colors=colors))

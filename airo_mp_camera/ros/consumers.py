@@ -20,8 +20,32 @@ from airo_mp_camera.consumers import (
     MultiprocessRGBDRerunLogger,
     MultiprocessRGBRerunLogger,
     MultiprocessRGBVideoRecorder,
+    WebViewerOptions,
 )
 from airo_mp_camera.ros.parameters import BridgeConfig, ParameterError
+
+
+def web_options(values: dict[str, Any]) -> WebViewerOptions | None:
+    """The web viewer's options from the `rerun.web.*` parameters (None: not served).
+
+    Raises:
+        ParameterError: the options contradict each other (the same port twice).
+    """
+    if not values["rerun.web.enable"]:
+        return None
+    try:
+        return WebViewerOptions(
+            bind=str(values["rerun.web.bind"]),
+            port=int(values["rerun.web.port"]),
+            grpc_port=int(values["rerun.web.grpc_port"]),
+            memory_limit=str(values["rerun.web.memory_limit"]),
+            width=int(values["rerun.web.width"]),
+            depth_width=int(values["rerun.web.depth_width"]),
+            jpeg_quality=int(values["rerun.web.jpeg_quality"]),
+            max_points=int(values["rerun.web.max_points"]),
+        )
+    except ValueError as error:
+        raise ParameterError(f"rerun.web: {error}") from error
 
 
 class ConsumerControl:
@@ -39,31 +63,42 @@ class ConsumerControl:
         self.filename = str(values["recording.filename"])
         self.recorder: MultiprocessRGBVideoRecorder | None = None
         self.logger: MultiprocessRGBRerunLogger | None = None
+        self.web_rate = float(values["rerun.web.max_rate"])
         node.create_service(Trigger, "~/start_recording", self._start_recording)
         node.create_service(Trigger, "~/stop_recording", self._stop_recording)
-        if values["rerun.enable"]:
-            self._start_logger(str(values["rerun.rrd_path"]))
+        if values["rerun.enable"] or values["rerun.web.enable"]:
+            self._start_logger(str(values["rerun.rrd_path"]), web_options(values))
         if values["recording.start_on_launch"]:
             ok, message = self.start_recording()
             if not ok:
                 self.close()
                 raise ParameterError(f"recording.start_on_launch: {message}")
 
-    def _start_logger(self, rrd_path: str) -> None:
-        depth = self.config.streams["depth"].enabled
+    def _start_logger(self, rrd_path: str, web: WebViewerOptions | None) -> None:
+        streams = self.config.streams
+        name = self.config.camera_name
+        depth_options: dict[str, Any] = {
+            "depth_entity_path": f"{name}/depth",
+            "point_cloud_entity_path": f"{name}/points",
+            "log_point_cloud": web is not None and web.max_points > 0 and streams["points"].enabled,
+        }
+        depth = streams["depth"].enabled
         cls = MultiprocessRGBDRerunLogger if depth else MultiprocessRGBRerunLogger
         try:
             logger = cls(
                 self.config.namespace,
-                recording_name=self.config.camera_name,
-                rrd_path=rrd_path or None,
-                entity_path=f"{self.config.camera_name}/rgb",
+                recording_name=name,
+                rrd_path=None if web is not None else rrd_path or None,
+                entity_path=f"{name}/rgb",
+                web=web,
+                max_rate=float(self.web_rate) if web is not None else None,
+                **(depth_options if depth and web is not None else {}),
             )
             logger.start()
         except (MissingDependencyError, ConsumerStartError, ValueError) as error:
-            raise ParameterError(f"rerun.enable: {error}") from error
+            raise ParameterError(f"{'rerun.web' if web else 'rerun'}.enable: {error}") from error
         self.logger = logger
-        sink = rrd_path or "a Rerun viewer"
+        sink = f"the web viewer, {logger.web_url}" if web is not None else rrd_path or "a Rerun viewer"
         self.node.get_logger().info(f"logging '{self.config.namespace}' to {sink} (Rerun, own process)")
 
     def next_path(self) -> Path:

@@ -1,0 +1,218 @@
+"""The Rerun web viewer served from the camera host: a real browser sees the camera, bad input fails start(), and
+another (simulated) host reaches the viewer only when it is bound to the network.
+
+Real parts: the synthetic camera's publisher process, the logger process, rerun-sdk's own `rerun --serve-web`
+server, Debian's headless Chromium, camera_node in network namespaces. `ros2 launch` is not installable here:
+the two-hosts test starts camera_node with the parameters `web:=true web_bind:=...` sets (launch/zed.launch.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from airo_mp_camera import MultiprocessRGBDPublisher, SyntheticCamera
+from airo_mp_camera.consumers import (
+    ConsumerStartError,
+    MultiprocessRGBDRerunLogger,
+    MultiprocessRGBRerunLogger,
+    WebViewerOptions,
+)
+from airo_mp_camera.consumers.rerun_web import resize_nearest
+
+pytest.importorskip("rerun", reason="rerun-sdk is not installed (pip install rerun-sdk; it needs numpy >= 2)")
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+RESOLUTION = (320, 240)
+SCREENSHOT = os.environ.get("AIRO_MP_CAMERA_WEB_SCREENSHOT")  # also keep the browser's screenshot here (README)
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports nobody listens on now (the kernel's choice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for probe in sockets:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in sockets]
+    finally:
+        for probe in sockets:
+            probe.close()
+
+
+def camera() -> dict[str, object]:
+    return {"resolution": RESOLUTION, "fps": 30.0, "depth_model": "realistic"}
+
+
+def test_resize_nearest_keeps_the_aspect_and_never_enlarges() -> None:
+    import numpy as np
+
+    image = np.arange(720 * 1280 * 3, dtype=np.uint32).reshape(720, 1280, 3)
+    small = resize_nearest(image, 640)
+    assert small.shape == (360, 640, 3)
+    assert np.array_equal(small[1, 1], image[2, 2])
+    assert resize_nearest(image, 1920) is image and resize_nearest(image, 0) is image
+
+
+def test_the_browser_url_names_the_page_and_where_its_data_is() -> None:
+    options = WebViewerOptions(bind="0.0.0.0", port=8080, grpc_port=8081)
+    assert options.url("camera-host") == (
+        "http://camera-host:8080/?url=rerun%2Bhttp%3A%2F%2Fcamera-host%3A8081%2Fproxy"
+    )
+    with pytest.raises(ValueError, match="must differ"):
+        WebViewerOptions(port=9000, grpc_port=9000)
+
+
+def test_headless_chromium_shows_the_synthetic_camera_in_the_web_viewer(namespace: str, processes) -> None:
+    """The page renders (software WebGL) and shows the rgb entity: a colourful image in a grey interface.
+
+    Asserted: WebGL 2 exists in the page; within 180 s a screenshot holds vivid pixels of at least 5 hue sectors
+    (the interface alone fills at most 2: its blue selection and orange warning); after the browser is gone the
+    logger still logs, and neither it nor the server failed.
+    """
+    from headless_chromium import HeadlessChromium, colourful_hues, missing
+
+    reason = missing()
+    if reason is not None:
+        pytest.skip(reason)
+    port, grpc_port = free_ports(2)
+    with MultiprocessRGBDPublisher(SyntheticCamera, camera(), namespace) as publisher:
+        processes.track(publisher.pid)
+        options = WebViewerOptions(port=port, grpc_port=grpc_port, width=320)
+        logger = MultiprocessRGBRerunLogger(namespace, web=options, max_rate=2.0)  # rgb only: its colour is the proof
+        logger.start()
+        processes.track(logger.pid)
+        url = logger.web_url
+        assert url is not None
+        hues, shot = 0, b""
+        with HeadlessChromium() as browser:
+            processes.track(browser.process.pid)
+            browser.call("Page.navigate", url=url)
+            webgl = browser.evaluate("!!document.createElement('canvas').getContext('webgl2')")
+            deadline = time.monotonic() + 180.0
+            while time.monotonic() < deadline and hues < 5:
+                time.sleep(3.0)
+                shot = browser.screenshot()
+                hues = colourful_hues(shot)
+            title = browser.evaluate("document.title")
+        if SCREENSHOT:
+            Path(SCREENSHOT).write_bytes(shot)
+        logged = logger.frames_logged
+        time.sleep(2.0)
+        still_logging = logger.frames_logged > logged
+        logger.stop()
+    assert webgl is True, "no WebGL 2 in headless Chromium (the swiftshader flags)"
+    assert title == "Rerun Viewer"
+    assert hues >= 5, (
+        f"the viewer showed no camera image within 180 s ({hues} hue sectors; console: {browser.console[-5:]})"
+    )
+    assert still_logging, "the logger stopped logging once the browser left"
+    assert logger.exitcode == 0 and logger.failure is None
+
+
+def test_a_web_port_in_use_fails_start_saying_so(namespace: str, processes) -> None:
+    port, grpc_port = free_ports(2)
+    with socket.socket() as taken, MultiprocessRGBDPublisher(SyntheticCamera, camera(), namespace) as publisher:
+        processes.track(publisher.pid)
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        logger = MultiprocessRGBDRerunLogger(namespace, web=WebViewerOptions(port=port, grpc_port=grpc_port))
+        with pytest.raises(ConsumerStartError, match=f"web viewer port: 127.0.0.1:{port} already in use"):
+            logger.start()
+
+
+@pytest.mark.parametrize(
+    ("bind", "reason"),
+    [
+        ("198.19.255.254", "cannot be bound: Cannot assign requested address"),
+        ("no-such-host.invalid", "not an address"),
+    ],
+)
+def test_a_bind_address_not_of_this_host_fails_start_saying_so(
+    namespace: str, processes, bind: str, reason: str
+) -> None:
+    port, grpc_port = free_ports(2)
+    with MultiprocessRGBDPublisher(SyntheticCamera, camera(), namespace) as publisher:
+        processes.track(publisher.pid)
+        logger = MultiprocessRGBDRerunLogger(
+            namespace, web=WebViewerOptions(bind=bind, port=port, grpc_port=grpc_port)
+        )
+        with pytest.raises(ConsumerStartError, match=reason):
+            logger.start()
+
+
+PROBE = """
+import socket, sys, urllib.request
+host, port, grpc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+try:
+    page = urllib.request.urlopen(f"http://{host}:{port}/", timeout=5).read().decode(errors="replace")
+    result = {"page": "Rerun" in page}
+except OSError as error:
+    result = {"page": f"{type(error).__name__}: {error}"}
+try:
+    socket.create_connection((host, grpc), timeout=5).close()
+    result["grpc"] = True
+except OSError as error:
+    result["grpc"] = f"{type(error).__name__}: {error}"
+print(__import__("json").dumps(result))
+"""
+
+
+def probe(host: object, address: str, port: int, grpc_port: int) -> dict[str, object]:
+    """From inside `host`: does the viewer page answer, and does its data port accept a connection?"""
+    command = host.enter([sys.executable, "-c", PROBE, address, str(port), str(grpc_port)])  # type: ignore[attr-defined]
+    done = subprocess.run(command, capture_output=True, timeout=60)
+    return dict(json.loads(done.stdout.decode().strip().splitlines()[-1]))
+
+
+def test_web_view_reaches_a_second_host_only_when_bound_to_the_network() -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.two_hosts import SUBNET_A, TwoHosts, missing_requirements, namespaces_gone
+
+    reason = missing_requirements()
+    if reason is not None:
+        pytest.skip(f"two simulated hosts: {reason}")
+    from benchmarks.remote import environments, ros_args
+
+    env = environments()["node"]
+    port, grpc_port = 9090, 9876  # each host has its own network namespace: nothing else listens there
+    seen: dict[str, dict[str, dict[str, object]]] = {}
+    hosts = TwoHosts()
+    try:
+        assert hosts.b is not None
+        for bind in ("127.0.0.1", "0.0.0.0"):
+            params = {
+                "width": RESOLUTION[0],
+                "height": RESOLUTION[1],
+                "points.enable": True,
+                "rerun.web.enable": True,  # what `web:=true web_bind:=<bind>` sets (launch/zed.launch.py)
+                "rerun.web.bind": bind,
+                "rerun.web.port": port,
+                "rerun.web.grpc_port": grpc_port,
+            }
+            command = [str(BIN / "camera_node"), "--ros-args", "-r", "__node:=camera", *ros_args(params)]
+            node = hosts.a.popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 90.0
+            while probe(hosts.a, "127.0.0.1", port, grpc_port).get("page") is not True:
+                assert node.poll() is None, f"camera_node exited with {node.returncode} (bind {bind})"
+                assert time.monotonic() < deadline, f"the web viewer never answered on host A (bind {bind})"
+                time.sleep(1.0)
+            seen[bind] = {
+                "b": probe(hosts.b, SUBNET_A, port, grpc_port),
+                "a": probe(hosts.a, "127.0.0.1", port, grpc_port),
+            }
+            hosts.a.stop_processes()
+    finally:
+        hosts.close()
+    assert namespaces_gone(hosts), "a namespace or the veth pair outlived the test"
+    local, network = seen["127.0.0.1"], seen["0.0.0.0"]
+    assert local["a"] == {"page": True, "grpc": True}, seen
+    assert all("refused" in str(local["b"][what]).lower() for what in ("page", "grpc")), seen
+    assert network["b"] == {"page": True, "grpc": True}, seen
