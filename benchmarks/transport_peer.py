@@ -198,6 +198,7 @@ def run(
                 if cpu is not None and cpu_after is not None and published:
                     measured["publisher_cpu_percent"] = round(100 * (cpu_after - cpu) / elapsed, 1)
                     measured["publisher_cpu_ms_per_frame"] = round(1000 * (cpu_after - cpu) / published, 3)
+                measured["publisher_rate_hz"] = round(published / elapsed, 2)
                 report[phase] = measured
                 sub.join(30)
             stop.set()
