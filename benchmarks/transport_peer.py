@@ -186,6 +186,7 @@ def run(
             pub = group.spawn(publisher, options, counter, ready, stop, name="publisher")
             if not ready.wait(60):
                 raise TimeoutError("the publisher was not ready within 60 s")
+            shm_files.update(mapped_shm_files([pub.pid]))  # known now, in case a subscriber never comes
             for phase in PHASES:
                 results = SPAWN.Queue()
                 sub = group.spawn(subscriber, options, phase, seconds, results, name=f"subscriber_{phase}")
@@ -211,7 +212,7 @@ def run(
                 removed.append(path)
         report["removed_after_run"] = removed
     report["shm_bytes"] = sum(shm_files.values())
-    report["shm_files"] = len(shm_files)
+    report["shm_files"] = sorted(shm_files)
     return report
 
 
