@@ -29,11 +29,14 @@ SERVICE = "airo_mp_camera/bench/rgbd"
 
 
 def _node(iox2: Any, options: dict[str, Any]) -> Any:
-    """A node whose files all carry this run's prefix and live under this run's root directory."""
+    """A node whose files all carry this run's prefix and live under this run's root directory, and that leaves
+    signals to Python."""
     config = iox2.config.default()
     config.global_cfg.prefix = iox2.FileName.new(options["prefix"])
     config.global_cfg.root_path = iox2.Path.new(options["root"] + "/")
-    return iox2.NodeBuilder.new().config(config).create(iox2.ServiceType.Ipc)
+    builder = iox2.NodeBuilder.new().config(config)
+    # Python keeps its own SIGINT/SIGTERM handling, so that the benchmark stops these processes as any other.
+    return builder.signal_handling_mode(iox2.SignalHandlingMode.Disabled).create(iox2.ServiceType.Ipc)
 
 
 def _services(iox2: Any, node: Any) -> tuple[Any, Any]:

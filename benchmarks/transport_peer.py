@@ -211,6 +211,8 @@ def run(
                 os.unlink(path)
                 removed.append(path)
         report["removed_after_run"] = removed
+        if removed:  # also said when an error or Ctrl-C loses the report
+            print(f"removed what the transport left behind: {removed}", file=sys.stderr)
     report["shm_bytes"] = sum(shm_files.values())
     report["shm_files"] = sorted(shm_files)
     return report
