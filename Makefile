@@ -71,12 +71,15 @@ bench-remote: $(STAMP)
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 	$(RUN) $(PY) -m benchmarks.remote $(BENCH_REMOTE_ARGS)
 
-# The peer (airo-camera-toolkit from PyPI, with open3d) in its own venv, so that it never touches .venv.
+# The peers in their own venv, so that they never touch .venv: airo-camera-toolkit (from PyPI, with open3d),
+# and the transports users would pick instead (benchmarks/zenoh_peer.py, benchmarks/iceoryx2_peer.py).
 PEERS ?= .venv-peers
 bench-peers:
 	$(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install -q -U pip
 	$(PEERS)/bin/python -m pip install -q airo-camera-toolkit==2026.10.1
+	$(PEERS)/bin/python -m pip install -q eclipse-zenoh==1.10.2 iceoryx2==0.10.0
+	$(PEERS)/bin/python -m pip check
 
 # Soak (not in CI): 10 minutes by default, SOAK_ARGS="--minutes 1" for a short run; writes build/soak-report.json.
 soak: $(STAMP)

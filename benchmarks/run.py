@@ -5,13 +5,16 @@ Run through tools/isolated (DDS on loopback, the Fast DDS large-data profile):
     tools/isolated .venv/bin/python -m benchmarks.run --quick    # under a minute -> benchmarks/results-quick.json
 Sections: memcpy limit, native receivers (latency, delivery, torn frames, publisher rate), plain rclpy,
 the ROS bridge (camera_node), the peer (airo-camera-toolkit in .venv-peers, see `make bench-peers`), the
-500 Hz control loop, and several cameras in one set (benchmarks/multi_camera.py). A section that cannot run
-here is recorded with its reason instead of figures.
+transports users would pick instead (Zenoh SHM and iceoryx2, also in .venv-peers: benchmarks/transport_peer.py),
+the 500 Hz control loop, in-place retrieval (benchmarks/inplace.py) and several cameras in one set
+(benchmarks/multi_camera.py). A section that cannot run here is recorded with its reason instead of figures.
+`--only native,zenoh_shm,iceoryx2` runs just those sections (the others are recorded as not selected).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -21,22 +24,27 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import control_loop, inplace, latency, multi_camera, rclpy_baseline, ros_bridge
+from benchmarks import control_loop, inplace, latency, multi_camera, rclpy_baseline, ros_bridge, transport_peer
 from benchmarks.figures import write_figures
 from benchmarks.processes import ProcessGroup, terminate_as_interrupt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PEER_PYTHON = os.path.join(ROOT, ".venv-peers", "bin", "python")
 SHM_DIR = "/dev/shm"
+_ONLY: set[str] = set()  # --only: the sections to run (empty: all)
 
 
 # ---------------------------------------------------------------------------------------------- sections
-def run_peer(seconds: float, pointcloud: bool) -> dict[str, Any]:
-    """The toolkit peer in its own venv, as one subprocess (its publisher and receiver are its children)."""
+def run_peer(seconds: float, pointcloud: bool, module: str = "benchmarks.peer") -> dict[str, Any]:
+    """A peer (`module`: the toolkit, or a transport peer) in its own venv, as one subprocess (its publisher and
+    receiver are its children)."""
     if not os.path.exists(PEER_PYTHON):
-        return {"skipped": "no .venv-peers: run `make bench-peers` first (it installs airo-camera-toolkit there)"}
+        return {
+            "skipped": "no .venv-peers: run `make bench-peers` first"
+            " (it installs airo-camera-toolkit, eclipse-zenoh and iceoryx2 there)"
+        }
     env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "_ROS_WHEELS_BOOTSTRAP_COMPLETE")}
-    command = [PEER_PYTHON, "-m", "benchmarks.peer", "--seconds", str(seconds)]
+    command = [PEER_PYTHON, "-m", module, "--seconds", str(seconds)]
     if pointcloud:
         command.append("--pointcloud")
     with ProcessGroup() as group:
@@ -68,6 +76,9 @@ def machine() -> dict[str, Any]:
 
 
 def _section(results: dict[str, Any], name: str, function: Callable[[], dict[str, Any]]) -> None:
+    if _ONLY and name not in _ONLY:
+        results[name] = {"skipped": "not selected (--only)"}
+        return
     print(f"--- {name} ...", flush=True)
     started = time.monotonic()
     try:
@@ -158,6 +169,7 @@ def figures(sections: dict[str, Any]) -> dict[str, Any]:
         **borrow_figures(sections),
         **inplace.figures(sections),
         **multi_camera.figures(sections.get("multi_camera", {})),
+        **transport_peer.figures(sections, _get),
     }
     return values
 
@@ -253,6 +265,7 @@ def targets(f: dict[str, Any]) -> list[dict[str, Any]]:
         *borrow_targets(f, at_most, at_least),
         *inplace.targets(f, at_most, at_least),
         *multi_camera.targets(f),
+        *transport_peer.targets(f, at_most, _ratio),
     ]
     for prefix in ("", "rt_"):
         nocamera = f"{prefix}nocamera_control_loop_p99_jitter_ms"
@@ -405,6 +418,7 @@ def print_report(f: dict[str, Any], lines: list[dict[str, Any]], sections: dict[
             None,
         ),
         ("camera_node: /camera/points", f["ros_points_1080p_p50_ms"], None, f["ros_points_delivered_ratio"], None),
+        *transport_peer.rows(f),
     ]
     print()
     print(f"{'capture -> consumer, 1080p @ 30 fps':<44}{'p50 ms':>9}{'p99 ms':>9}{'delivered':>11}{'torn':>6}")
@@ -428,6 +442,7 @@ def print_report(f: dict[str, Any], lines: list[dict[str, Any]], sections: dict[
         f" {_fmt(f['shm_bytes_rgbd_pc_1080p'])} B with cloud (toolkit: {_fmt(f['peer_shm_bytes_rgbd_1080p'])} B)"
     )
     print(f"consumers during the loaded phase: {f['loaded_consumers']}")
+    print("\n".join(transport_peer.cpu_lines(f)))
     for name, section in sections.items():
         if isinstance(section, dict) and ("skipped" in section or "error" in section):
             print(f"{name}: {section.get('skipped') or section.get('error')}")
@@ -449,8 +464,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="short runs, fewer configurations (under a minute)")
     parser.add_argument("--seconds", type=float, default=None, help="seconds per measurement (default 10; quick 2)")
     parser.add_argument("--output", default=None, help="JSON report path")
+    parser.add_argument("--only", default=None, help="comma-separated sections to run (the others: skipped)")
     args = parser.parse_args(argv)
     seconds = args.seconds or (2.0 if args.quick else 10.0)
+    _ONLY.update(filter(None, (args.only or "").split(",")))
     output = args.output or os.path.join(ROOT, "benchmarks", "results-quick.json" if args.quick else "results.json")
     before, host = _our_segments(), machine()
     sections: dict[str, Any] = {}
@@ -472,6 +489,8 @@ def main(argv: list[str] | None = None) -> None:
             _section(sections, "control_loop", lambda: control_loop.run(seconds, args.quick))
             _section(sections, "peer_rgbd", lambda: run_peer(seconds, pointcloud=False))
             _section(sections, "multi_camera", lambda: multi_camera.run(seconds))
+            for name, (_, module) in transport_peer.PEERS.items():  # Zenoh SHM and iceoryx2, in .venv-peers
+                _section(sections, name, functools.partial(run_peer, seconds, False, module))
             if args.quick:
                 sections["peer_rgbd_pc"] = {"skipped": "not in --quick"}
                 sections["ros_bridge"] = {"skipped": "not in --quick"}
