@@ -118,6 +118,10 @@ def test_three_cameras_with_phases_and_jitter_give_sets_within_tolerance_newer_a
                 cameras.grab_images(timeout=5.0)
                 ids = check_set(cameras, ids)
             assert cameras.sets == 40
+            kept, kept_id = cameras["top"].retrieve_rgb_image_as_int(), cameras["top"].frame_id
+            cameras.grab_images(timeout=5.0)
+            assert cameras["top"].frame_id > kept_id
+            assert watermark.matches(kept, kept_id), "an array the caller holds is never overwritten by the next set"
     finally:
         stop(publishers)
 
