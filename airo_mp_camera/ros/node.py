@@ -28,7 +28,7 @@ from airo_mp_camera.pipeline.stopping import stop_on_signals
 from airo_mp_camera.ros.bridge import STREAM_SCHEMAS, Bridge
 from airo_mp_camera.ros.consumers import ConsumerControl
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
-from airo_mp_camera.ros.fastdds_profiles import profile_from_environment, versioned_profile
+from airo_mp_camera.ros.fastdds_profiles import profile_from_environment
 from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
 from airo_mp_camera.ros.hosted_camera import HostedCameraPublisher
 from airo_mp_camera.ros.parameters import (
