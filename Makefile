@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(PY) -m mypy airo_mp_camera
 
 # The suite on the Pythons and numpys of ROS 2 Humble (3.10, numpy 1.21.5) and Jazzy/Kilted (3.12, numpy 1.26.4),
-# each in its own venv from pyenv's interpreters; no ROS wheels exist for them, so the ROS tests skip there.
+# each in its own venv from pyenv's interpreters, with ROS 2 Jazzy's wheels (rclpy 7.1.6, Fast DDS 2.14): the ROS tests run.
 pyenv_python = $(or $(shell pyenv prefix $(1) 2>/dev/null),$(HOME)/.pyenv/versions/$(1))/bin/python$(2)
 COMPAT_VENVS := .venv-py310 .venv-py312
 .venv-py310/.installed: PYTHON_COMPAT = $(call pyenv_python,3.10.13,3.10)
