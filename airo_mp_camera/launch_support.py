@@ -109,6 +109,7 @@ class LaunchArgument:
 
 
 CAMERA_TYPES = ("zed", "synthetic", "replay")
+REMOTE_TRANSPORTS = ("udp", "large_data")  # remote.transport (ros/parameters.py)
 
 # The arguments of launch/zed.launch.py (synthetic.launch.py and multi_camera.launch.py pass theirs on).
 # One more argument is one more row here, and its use in zed.launch.py's `_camera`.
@@ -138,6 +139,15 @@ CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (
         "Also serve other machines: a remote-facing bridge process with compressed topics under "
         "/<camera_name>/remote/; the camera node's own topics then stay on this host (config/fastdds_host_only.xml).",
         kind="bool",
+    ),
+    LaunchArgument(
+        "remote_transport",
+        "udp",
+        "With remote:=true, how the remote topics travel: udp (any subscriber with stock ROS settings receives "
+        "them) or large_data (Fast DDS's TCP mode, for raw streams: the subscriber needs "
+        "config/fastdds_multi_host.xml or FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA).",
+        kind="choice",
+        choices=REMOTE_TRANSPORTS,
     ),
     LaunchArgument("enable_depth", "true", "Publish depth/image_raw.", kind="bool"),
     LaunchArgument("enable_pointcloud", "true", "Publish points.", kind="bool"),

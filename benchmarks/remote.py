@@ -6,8 +6,11 @@
 Builds two simulated hosts (benchmarks/two_hosts.py). Host A runs `camera_node` (synthetic 720p RGB-D at
 30 fps, realistic depth) with `remote.enable:=true`, under config/fastdds_host_only.xml and
 ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, so its local topics stay on host A; its remote bridge child runs
-under config/fastdds_multi_host.xml. A second remote bridge started by hand (`bridge_node` in remote mode,
-node `remote_png`) serves compressedDepth as PNG. Host B runs probes under the multi-host profile. Each
+under config/fastdds_remote_udp.xml (remote.transport udp, the default). A second remote bridge started by
+hand (`bridge_node` in remote mode, node `remote_png`) serves compressedDepth as PNG. Host B is a stock
+install for the compressed streams (no profile file: rclpy, then a Cyclone DDS reader,
+benchmarks/cyclone_reader.py); the raw cases restart the camera with the TCP opt-in
+(remote.transport large_data) and run host B's probes under config/fastdds_multi_host.xml. Each
 case prints its figures and PASS/FAIL against issue #10's targets. Timings on a shared machine are noisy.
 """
 
@@ -34,6 +37,8 @@ BIN = Path(sys.executable).parent
 CAMERA = "camera"
 REMOTE = f"/{CAMERA}/remote"
 LOG = ROOT / "build" / "bench-remote.log"
+STOCK_UNSET = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTDDS_BUILTIN_TRANSPORTS", "ROS_AUTOMATIC_DISCOVERY_RANGE")
+"""What tools/isolated sets and a stock ROS install on the other machine does not have."""
 
 
 def environments() -> dict[str, dict[str, str]]:
@@ -55,6 +60,14 @@ def environments() -> dict[str, dict[str, str]]:
             FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_multi_host.xml"),
             ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
         ),
+        # a stock ROS install on the other machine: no profile file, no transport settings, the default range
+        "stock": {key: value for key, value in base.items() if key not in STOCK_UNSET},
+        # a remote bridge started by hand with the profile camera_node gives its child (remote.transport udp)
+        "remote_udp": dict(
+            base,
+            FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_remote_udp.xml"),
+            ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
+        ),
         # the package's single-host profile with discovery on the subnet: a node without remote:=true
         "visible": dict(
             base,
@@ -62,6 +75,14 @@ def environments() -> dict[str, dict[str, str]]:
             ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
         ),
     }
+
+
+def cyclone_environment(hosts: TwoHosts) -> dict[str, str]:
+    """A Cyclone DDS reader's environment on host B: its participant on B's end of the link only, stock otherwise."""
+    from benchmarks.cyclone_reader import cyclone_config
+
+    base = {key: value for key, value in os.environ.items() if key not in STOCK_UNSET}
+    return dict(base, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", CYCLONEDDS_URI=cyclone_config(hosts.link_b))
 
 
 def ros_args(params: dict[str, object]) -> list[str]:
@@ -80,9 +101,14 @@ def start_camera(
     log: Any,
     remote_raw: bool = True,
     rgb_only: bool = False,
+    transport: str = "udp",
     extra: dict[str, str] | None = None,
 ) -> None:
-    """camera_node on host A with its remote bridge (raw remote topics allowed, for the raw cases)."""
+    """camera_node on host A with its remote bridge (raw remote topics allowed, for the raw cases).
+
+    `transport` is remote.transport: udp (the default, for stock subscribers) or large_data (Fast DDS's TCP mode,
+    the opt-in for raw streams; host B's probe then needs the multi-host profile: environment "network").
+    """
     params: dict[str, object] = {
         "width": width,
         "height": height,
@@ -95,6 +121,7 @@ def start_camera(
         "remote.enable": True,
         "remote.rgb.raw": remote_raw,
         "remote.depth.raw": remote_raw,
+        "remote.transport": transport,
         "diagnostics_period": 1.0,
     }
     if realistic:
@@ -126,9 +153,14 @@ def probe(
     native: bool = False,
     warmup: float = 1.0,
     connect_timeout: float = 15.0,
+    cyclone: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """A probe process (benchmarks/remote_probe.py) in `host`; `collect()` reads its report."""
-    mode = ["native", "--namespace", CAMERA] if native else ["ros", *topics]
+    """A probe process (benchmarks/remote_probe.py) in `host`; `collect()` reads its report.
+
+    cyclone: a Cyclone DDS reader (benchmarks/cyclone_reader.py) instead of rclpy; `env` must then pin it to
+    the host's interface (CYCLONEDDS_URI, `cyclone_environment`).
+    """
+    mode = ["native", "--namespace", CAMERA] if native else ["cyclone" if cyclone else "ros", *topics]
     timing = ["--seconds", str(seconds), "--warmup", str(warmup), "--connect-timeout", str(connect_timeout)]
     return host.popen(
         [sys.executable, "-m", "benchmarks.remote_probe", *mode, *timing], env=env, stdout=subprocess.PIPE
@@ -165,14 +197,20 @@ class Run:
     def measure(
         self, b_topics: list[str], with_host_a: bool, seconds: float | None = None, b_env: str = "network"
     ) -> dict[str, Any]:
-        """B's probe, with A's local subscriber and native receiver at the same time when asked."""
+        """B's probe (b_env "cyclone": a Cyclone DDS reader), with A's local subscriber and native receiver."""
         seconds = seconds or self.seconds
         hosts, env = self.hosts, self.env
         assert hosts.b is not None
         # Host B subscribing to the camera node's own topics is expected to get nothing: do not wait long.
         remote = any(topic.startswith(f"/{CAMERA}/remote") for topic in b_topics) or b_env != "network"
         connect = 15.0 if remote else 3.0
-        started = [("b", probe(hosts.b, env[b_env], seconds, b_topics, connect_timeout=connect))] if b_topics else []
+        cyclone = b_env == "cyclone"
+        b_environment = cyclone_environment(self.hosts) if cyclone else env[b_env]
+        started = (
+            [("b", probe(hosts.b, b_environment, seconds, b_topics, connect_timeout=connect, cyclone=cyclone))]
+            if b_topics
+            else []
+        )
         if with_host_a:
             local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/rgb/image_raw/compressed"]
             started.append(("a_local", probe(hosts.a, env["local"], seconds, local)))
@@ -245,30 +283,57 @@ class Run:
         return float(value) if value is not None else None
 
     def run_720p(self) -> None:
+        """The compressed streams to a stock host B (remote.transport udp), then the raw ones (large_data)."""
         a, env = self.hosts.a, self.env
-        start_camera(a, env["node"], 1280, 720, self.realistic, self.log, extra=self.extra)
-        start_png_bridge(a, env["network"], self.log)
+        start_camera(a, env["node"], 1280, 720, self.realistic, self.log, remote_raw=False, extra=self.extra)
+        start_png_bridge(a, env["remote_udp"], self.log)
         rgb, depth = f"{REMOTE}/rgb/image_raw/compressed", f"{REMOTE}/depth/image_raw/compressedDepth"
         png, points = f"/{CAMERA}/remote_png/depth/image_raw/compressedDepth", f"{REMOTE}/points"
-        self.measure([rgb], with_host_a=False, seconds=2.0)  # warm-up: discovery, first frames
+        self.measure([rgb], with_host_a=False, seconds=2.0, b_env="stock")  # warm-up: discovery, first frames
         self.baseline = self.measure([], with_host_a=True)
         self.cases["host_a_alone"] = self.baseline
         print(
             f"\nhost A alone: {json.dumps({k: v for k, v in self.baseline.items() if k != 'link_mbit_per_s'})[:400]}"
         )
+        stock = "stock"  # host B: a stock ROS install (no profile file), the remote topics over plain UDP
         self.case(
             "remote compressed rgb",
             [rgb, f"{REMOTE}/rgb/camera_info"],
             [("b", rgb, "rate_hz", 29.0), ("b", rgb, "p50_ms", 30.0)],
+            b_env=stock,
         )
-        self.case("remote compressedDepth rvl", [depth], [("b", depth, "rate_hz", 29.0), ("b", depth, "decodes", 1.0)])
-        self.case("remote compressedDepth png", [png], [("b", png, "rate_hz", 10.0), ("b", png, "decodes", 1.0)])
-        self.case("remote decimated points", [points], [("b", points, "rate_hz", 9.5)])
+        self.case(
+            "remote compressedDepth rvl",
+            [depth],
+            [("b", depth, "rate_hz", 29.0), ("b", depth, "decodes", 1.0)],
+            b_env=stock,
+        )
+        self.case(
+            "remote compressedDepth png",
+            [png],
+            [("b", png, "rate_hz", 10.0), ("b", png, "decodes", 1.0)],
+            b_env=stock,
+        )
+        self.case("remote decimated points", [points], [("b", points, "rate_hz", 9.5)], b_env=stock)
         self.case(
             "remote all at once",
             [rgb, depth, points],
             [("b", rgb, "rate_hz", 29.0), ("b", depth, "rate_hz", 29.0), ("b", points, "rate_hz", 9.5)],
+            b_env=stock,
         )
+        self.case(
+            "Cyclone DDS reader: remote compressed rgb and compressedDepth",
+            [rgb, depth],
+            [("b", rgb, "rate_hz", 29.0), ("b", depth, "rate_hz", 29.0)]
+            + [("b", rgb, "decodes", 1.0), ("b", depth, "decodes", 1.0)],
+            b_env="cyclone",
+        )
+        self.hosts.a.stop_processes()
+        if self.only and "raw" not in self.only:
+            return
+        # The raw remote topics need the TCP opt-in (remote.transport large_data) and a host B speaking it.
+        start_camera(a, env["node"], 1280, 720, self.realistic, self.log, transport="large_data", extra=self.extra)
+        self.measure([f"{REMOTE}/rgb/image_raw"], with_host_a=False, seconds=2.0)
         self.case(
             "remote raw rgb 720p",
             [f"{REMOTE}/rgb/image_raw"],
@@ -295,7 +360,9 @@ class Run:
 
     def run_1080p(self) -> None:
         a, env = self.hosts.a, self.env
-        start_camera(a, env["node"], 1920, 1080, False, self.log, rgb_only=True, extra=self.extra)
+        start_camera(
+            a, env["node"], 1920, 1080, False, self.log, rgb_only=True, transport="large_data", extra=self.extra
+        )
         raw = f"{REMOTE}/rgb/image_raw"
         self.measure([raw], with_host_a=False, seconds=2.0)
         self.baseline = self.measure([], with_host_a=True)

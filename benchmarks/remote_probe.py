@@ -2,11 +2,15 @@
 
     python -m benchmarks.remote_probe ros --seconds 10 /camera/remote/rgb/image_raw/compressed ...
     python -m benchmarks.remote_probe native --seconds 10 --namespace camera
+    python -m benchmarks.remote_probe cyclone --seconds 10 /camera/remote/rgb/image_raw/compressed ...
 
 Prints one JSON line. Per topic: messages received, rate, capture-to-arrival latency percentiles (header
 stamps; both "hosts" share this machine's clock), the p50 of the first and last third of the run (latency
-growth), bytes a message, and for compressedDepth whether the messages decode. Native: frames grabbed
-and frame ids skipped (and the camera's rate from the ids). The message type comes from the topic name.
+growth), bytes a message, and whether the messages decode (compressed rgb, compressedDepth, points).
+Native: frames grabbed and frame ids skipped (and the camera's rate from the ids). The message type comes from
+the topic name.
+Cyclone: a plain Cyclone DDS participant (benchmarks/cyclone_reader.py) reads compressed topics as
+rmw_cyclonedds_cpp would.
 QoS: reliable, keep last 1.
 """
 
@@ -64,8 +68,8 @@ def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup:
             stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
             size = len(message.data) if hasattr(message, "data") else 0
             arrivals[topic].append((now, stamp, size))
-            if topic.endswith("compressedDepth") and len(decoded[topic]) < 3:
-                decoded[topic].append(_decodes(message))
+            if decoded_topic(topic) and len(decoded[topic]) < 3:
+                decoded[topic].append(decodes(topic, message))
 
         return on_message
 
@@ -83,11 +87,20 @@ def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup:
     while time.monotonic() < end:
         rclpy.spin_once(node, timeout_sec=0.05)
     finish = time.time()
+    report = report_of(arrivals, decoded, begin, finish)
+    if "/diagnostics" in topics:
+        report["/diagnostics"] = {"remote bridge": dict(remote_status)}
+    return report
+
+
+def report_of(
+    arrivals: dict[str, list[tuple[float, float, int]]], decoded: dict[str, list[bool]], begin: float, finish: float
+) -> dict[str, Any]:
+    """Per topic: the arrivals (time, header stamp, bytes) between `begin` and `finish`, and whether they decode."""
     report: dict[str, Any] = {}
     edge = min(10.0, (finish - begin) / 3)  # the first and last 10 s (a third of a shorter run)
     for topic, samples in arrivals.items():
-        if topic == "/diagnostics":
-            report[topic] = {"remote bridge": dict(remote_status)}
+        if topic == "/diagnostics":  # (ros_probe reports the remote bridge's status)
             continue
         window = [s for s in samples if begin <= s[0] <= finish]
         latencies = [1000 * (now - stamp) for now, stamp, _ in window]
@@ -110,14 +123,24 @@ def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup:
     return report
 
 
-def _decodes(message: Any) -> bool:
-    from airo_mp_camera.codecs.compressed_depth import decode_compressed_depth
+def decodes(topic: str, message: Any) -> bool:
+    """Whether a message decodes as its topic says: compressed rgb (OpenCV), compressedDepth, a cloud's points."""
+    from airo_mp_camera.cameras.image_decoding import decode_depth, decode_rgb
+    from airo_mp_camera.cameras.point_cloud_decoding import decode_point_cloud
 
     try:
-        depth = decode_compressed_depth(message.format, bytes(message.data))
+        if topic.endswith("compressedDepth"):
+            return decode_depth(message).size > 0
+        if topic.endswith("/compressed"):
+            return decode_rgb(message).size > 0
+        return bool(np.isfinite(decode_point_cloud(message).points).any())
     except Exception:
         return False
-    return depth.ndim == 2 and depth.size > 0
+
+
+def decoded_topic(topic: str) -> bool:
+    """Whether the probes check that the messages of `topic` decode (its first three)."""
+    return topic.endswith(("compressedDepth", "/compressed", "points"))
 
 
 def native_probe(namespace: str, seconds: float, connect_timeout: float) -> dict[str, Any]:
@@ -156,7 +179,7 @@ def native_probe(namespace: str, seconds: float, connect_timeout: float) -> dict
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=("ros", "native"))
+    parser.add_argument("mode", choices=("ros", "native", "cyclone"))
     parser.add_argument("topics", nargs="*")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
@@ -165,6 +188,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.mode == "ros":
         report = ros_probe(args.topics, args.seconds, args.connect_timeout, args.warmup)
+    elif args.mode == "cyclone":
+        from benchmarks.cyclone_reader import cyclone_probe
+
+        report = cyclone_probe(args.topics, args.seconds, args.connect_timeout, args.warmup)
     else:
         time.sleep(args.warmup)
         report = native_probe(args.namespace, args.seconds, args.connect_timeout)

@@ -107,6 +107,7 @@ def _camera(context: LaunchContext) -> list:
         "recording.start_on_launch": args["record"],
         "recording.directory": args["recording_directory"],
         "remote.enable": args["remote"],
+        "remote.transport": args["remote_transport"],
     }
     # With remote:=true, other machines are served by the remote bridge only: the node's own participant
     # stays on this host, so no remote subscriber can slow its writers (see the README, "From another machine").

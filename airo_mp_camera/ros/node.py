@@ -49,8 +49,8 @@ from airo_mp_camera.ros.remote import (
     RemoteBridgeProcess,
     die_with_parent,
     lower_priority,
-    package_config,
     parent_gone,
+    remote_profile,
     socket_buffer_warnings,
 )
 
@@ -214,7 +214,7 @@ class CameraBridgeNode(Node):
                 "LOCALHOST and FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_host_only.xml (the launch files' "
                 "remote:=true does)."
             )
-        profile = str(remote_values["remote.fastdds_profile"]) or package_config("fastdds_multi_host.xml")
+        profile = remote_profile(str(remote_values["remote.transport"]), str(remote_values["remote.fastdds_profile"]))
         for warning in socket_buffer_warnings(profile):
             self.get_logger().warning(warning)
         self.remote = RemoteBridgeProcess(

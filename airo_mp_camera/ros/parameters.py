@@ -30,6 +30,8 @@ COMPRESSED_FORMATS = ("jpeg", "png")
 DEPTH_CODECS = ("png", "rvl")
 REMOTE_STREAMS = ("rgb", "depth", "right", "points")
 """Streams of the remote-facing bridge (topics under /<camera>/remote/)."""
+REMOTE_TRANSPORTS = ("udp", "large_data")
+"""`remote.transport`: what the remote bridge's participant speaks (`REMOTE_PROFILES` in ros/remote.py)."""
 ZED_RESOLUTIONS = ("HD2K", "HD1080", "HD1200", "HD720", "SVGA", "VGA")
 ZED_DEPTH_MODES = ("NEURAL", "NEURAL_LIGHT", "NEURAL_PLUS", "NONE")
 # Parameters every rclpy node accepts; never reported as unknown.
@@ -311,9 +313,18 @@ REMOTE_SPECS: tuple[ParameterSpec, ...] = (
         exclusive_minimum=True,
     ),
     ParameterSpec(
+        "remote.transport",
+        "udp",
+        "How the remote topics travel. udp: plain RTPS over UDP, which any DDS subscriber with stock settings "
+        "receives (config/fastdds_remote_udp.xml). large_data: Fast DDS's TCP large-data mode "
+        "(config/fastdds_multi_host.xml), for raw streams; every subscriber then needs that profile or "
+        "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA.",
+        choices=REMOTE_TRANSPORTS,
+    ),
+    ParameterSpec(
         "remote.fastdds_profile",
         "",
-        "Fast DDS profile of the remote bridge process; empty: the package's config/fastdds_multi_host.xml.",
+        "Fast DDS profile of the remote bridge process; empty: the package's profile of remote.transport.",
     ),
     ParameterSpec(
         "remote.nice",

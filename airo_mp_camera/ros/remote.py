@@ -31,6 +31,17 @@ PARENT_PID_ENV = "AIRO_MP_CAMERA_PARENT_PID"
 MAX_REMOTE_RESTARTS = 3
 _PR_SET_PDEATHSIG = 1
 _SOCKET_BUFFER_SYSCTLS = {"receive": "net.core.rmem_max", "send": "net.core.wmem_max"}
+REMOTE_PROFILES = {"udp": "fastdds_remote_udp.xml", "large_data": "fastdds_multi_host.xml"}
+"""The package's Fast DDS profile (in config/) of the remote bridge, by `remote.transport`.
+
+udp: plain RTPS over UDP, tuned on the sending side only, so a subscriber with stock settings (Fast DDS with
+no profile file, Cyclone DDS) receives it. large_data: Fast DDS's large-data mode (TCP for data), which only a
+subscriber with the same mode can receive."""
+
+
+def remote_profile(transport: str, fastdds_profile: str = "") -> str:
+    """The remote bridge's Fast DDS profile: `fastdds_profile` if given, else the package's for `transport`."""
+    return fastdds_profile or package_config(REMOTE_PROFILES[transport])
 
 
 def package_config(name: str) -> str:
