@@ -87,22 +87,20 @@ def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup:
     while time.monotonic() < end:
         rclpy.spin_once(node, timeout_sec=0.05)
     finish = time.time()
-    return report_of(arrivals, decoded, begin, finish, remote_status)
+    report = report_of(arrivals, decoded, begin, finish)
+    if "/diagnostics" in topics:
+        report["/diagnostics"] = {"remote bridge": dict(remote_status)}
+    return report
 
 
 def report_of(
-    arrivals: dict[str, list[tuple[float, float, int]]],
-    decoded: dict[str, list[bool]],
-    begin: float,
-    finish: float,
-    remote_status: dict[str, str] | None = None,
+    arrivals: dict[str, list[tuple[float, float, int]]], decoded: dict[str, list[bool]], begin: float, finish: float
 ) -> dict[str, Any]:
     """Per topic: the arrivals (time, header stamp, bytes) between `begin` and `finish`, and whether they decode."""
     report: dict[str, Any] = {}
     edge = min(10.0, (finish - begin) / 3)  # the first and last 10 s (a third of a shorter run)
     for topic, samples in arrivals.items():
-        if topic == "/diagnostics":
-            report[topic] = {"remote bridge": dict(remote_status or {})}
+        if topic == "/diagnostics":  # (ros_probe reports the remote bridge's status)
             continue
         window = [s for s in samples if begin <= s[0] <= finish]
         latencies = [1000 * (now - stamp) for now, stamp, _ in window]

@@ -98,7 +98,6 @@ def remote_status(result: dict[str, Any]) -> dict[str, str]:
 def run_slow_links(run: Any, remote: str, camera: str, start_camera: Any, quick: bool) -> None:
     """Runs each slow-link case on `run`'s hosts (benchmarks.remote.Run), then shapes the link back to 1 Gbit."""
     hosts, env = run.hosts, run.env
-    env["stock"] = {key: value for key, value in env["network"].items() if key != "FASTDDS_DEFAULT_PROFILES_FILE"}
     try:
         for link in slow_link_cases(remote, camera):
             extra = {"remote.max_mbit_s": link.budget_mbit_s, **run.extra}  # (--set may change the budget)

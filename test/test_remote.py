@@ -304,7 +304,7 @@ def test_two_hosts_a_shaped_link_is_shared_in_priority_order() -> None:
             f"{REMOTE}/depth/image_raw/compressedDepth",
             f"{REMOTE}/points",
         )
-        b = collect(probe(hosts.b, env["network"], 5.0, [rgb, depth, points, "/diagnostics"], warmup=4.0), 90.0)
+        b = collect(probe(hosts.b, env["stock"], 5.0, [rgb, depth, points, "/diagnostics"], warmup=4.0), 90.0)
     finally:
         hosts.close()
     status = b["/diagnostics"]["remote bridge"]

@@ -244,6 +244,7 @@ class Bridge:
         self.last_frame_time = 0.0
         self._period = 0.0  # seconds between the last two frames
         self._camera_fps = 0.0  # the publishing camera's frame rate (what the link share asks for)
+        self._held_by_link_share: set[str] = set()  # schemas of streams the link share skips now, still read
         self._restarts = 0  # publisher restarts seen by receivers since replaced
         self._last_key: tuple[int | None, int] = (None, 0)  # (publisher generation, frame id) last bridged
         self.publisher_alive = False
@@ -320,7 +321,7 @@ class Bridge:
                 return
         generation = receiver.publisher_generation
         plan = self._plan()
-        receiver.copy_only(self._schemas_needed(plan))
+        receiver.copy_only(self._schemas_needed(plan) | self._held_by_link_share)
         try:
             receiver.grab_images()
         except FrameTimeoutError:
@@ -368,6 +369,7 @@ class Bridge:
         """The streams to publish from the next frame: subscribed, due by their rate limit, let out by the link."""
         soon = self._clock() + 0.5 * self._period
         plan = {}
+        held: set[str] = set()
         for name, stream in self.streams.items():
             if name in self._available:
                 wanted = stream.wanted()
@@ -379,6 +381,9 @@ class Bridge:
                     admitted = self._admitted(name, wanted, soon)  # the parts the link share lets out
                     if any(admitted):
                         plan[name] = admitted
+                    else:  # still copied: a schema left out and back in costs a frame (the next must carry it)
+                        held |= self._schemas_needed({name: wanted})
+        self._held_by_link_share = held
         return plan
 
     def _ask_link(self, name: str, stream: _Stream, wanted: tuple[bool, bool, bool]) -> None:

@@ -291,15 +291,6 @@ REMOTE_SPECS: tuple[ParameterSpec, ...] = (
     ),
     ParameterSpec("remote.points.xyz_only", False, "Remote point cloud with x, y, z only (no rgb)."),
     ParameterSpec(
-        "remote.transport",
-        "udp",
-        "How the remote topics travel. udp: plain RTPS over UDP, which any DDS subscriber with stock settings "
-        "receives (config/fastdds_remote_udp.xml). large_data: Fast DDS's TCP large-data mode "
-        "(config/fastdds_multi_host.xml), for raw streams; every subscriber then needs that profile or "
-        "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA.",
-        choices=REMOTE_TRANSPORTS,
-    ),
-    ParameterSpec(
         "remote.max_mbit_s",
         1000.0,
         "Remote bridge: the most its streams send together, in Mbit/s; set it a little under the link's rate "
@@ -328,6 +319,15 @@ REMOTE_SPECS: tuple[ParameterSpec, ...] = (
         minimum=0.0,
         maximum=1.0,
         exclusive_minimum=True,
+    ),
+    ParameterSpec(
+        "remote.transport",
+        "udp",
+        "How the remote topics travel. udp: plain RTPS over UDP, which any DDS subscriber with stock settings "
+        "receives (config/fastdds_remote_udp.xml). large_data: Fast DDS's TCP large-data mode "
+        "(config/fastdds_multi_host.xml), for raw streams; every subscriber then needs that profile or "
+        "FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA.",
+        choices=REMOTE_TRANSPORTS,
     ),
     ParameterSpec(
         "remote.fastdds_profile",
