@@ -3,8 +3,9 @@
 On this host (any user): camera_node with remote.enable starts the remote bridge as a child process whose
 topics under /<camera>/remote/ carry compressed rgb, compressedDepth that decodes, and a decimated cloud;
 the child stops with the node, and dies with it even on SIGKILL. As root: two network namespaces joined
-by a shaped veth pair (benchmarks/two_hosts.py), where host B receives the remote topics and does not see
-the camera node's own topics. No timing is asserted.
+by a shaped veth pair (benchmarks/two_hosts.py), where host B, a stock install (Fast DDS without a profile
+file, or a Cyclone DDS reader), receives the remote topics and decodes them, and does not see the camera
+node's own topics. No timing is asserted.
 """
 
 from __future__ import annotations
@@ -155,11 +156,15 @@ def test_remote_bridge_dies_with_its_parent_even_on_sigkill(namespace: str, proc
     assert gone(child, 15.0), "the remote bridge outlived its SIGKILLed parent"
 
 
-def test_a_bad_remote_parameter_stops_the_node_naming_it(processes) -> None:
-    node = start_node(processes, "camera_node", node_name(), {**SMALL, "remote.depth.format": "jpeg"})
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [("remote.depth.format", "jpeg", "png, rvl"), ("remote.transport", "tcp", "udp, large_data")],
+)
+def test_a_bad_remote_parameter_stops_the_node_naming_it(processes, name: str, value: str, allowed: str) -> None:
+    node = start_node(processes, "camera_node", node_name(), {**SMALL, name: value})
     out, err = node.communicate(timeout=START_TIMEOUT)
     assert node.returncode == 2, (out + err).decode()
-    assert "remote.depth.format" in err.decode() and "png, rvl" in err.decode()
+    assert name in err.decode() and allowed in err.decode()
 
 
 def test_socket_buffer_warning_names_the_sysctl(tmp_path: Path) -> None:
@@ -179,36 +184,71 @@ def test_socket_buffer_warning_names_the_sysctl(tmp_path: Path) -> None:
     assert socket_buffer_warnings(str(ROOT / "config" / "fastdds_large_data.xml")) == []
 
 
-def test_two_hosts_remote_topics_cross_the_link_and_local_topics_do_not() -> None:
+def two_hosts_probe(b_topics: list[str], cyclone: bool = False) -> tuple[dict, dict]:
+    """camera_node (320x240, remote.enable, remote.transport default) on host A; what host B and A receive.
+
+    Host B's probe runs as a stock install: no FASTDDS_DEFAULT_PROFILES_FILE, no FASTDDS_BUILTIN_TRANSPORTS,
+    the default discovery range (or a Cyclone DDS reader on B's interface only). Host A's local subscriber
+    reads the node's own raw topics. Every process and both namespaces are gone afterwards.
+    """
     from benchmarks.two_hosts import TwoHosts, missing_requirements, namespaces_gone
 
     reason = missing_requirements()
     if reason is not None:
         pytest.skip(f"two simulated hosts: {reason}")
-    from benchmarks.remote import CAMERA, REMOTE, collect, environments, probe, start_camera
+    from benchmarks.remote import CAMERA, collect, cyclone_environment, environments, probe, start_camera
 
     env = environments()
     hosts = TwoHosts()
     try:
         assert hosts.b is not None
-        log = subprocess.DEVNULL
-        start_camera(hosts.a, env["node"], 320, 240, realistic=False, log=log, remote_raw=False)
-        remote = [
-            f"{REMOTE}/rgb/image_raw/compressed",
-            f"{REMOTE}/depth/image_raw/compressedDepth",
-            f"{REMOTE}/points",
-        ]
+        start_camera(hosts.a, env["node"], 320, 240, realistic=False, log=subprocess.DEVNULL, remote_raw=False)
+        b_env = cyclone_environment(hosts) if cyclone else env["stock"]
+        assert "FASTDDS_DEFAULT_PROFILES_FILE" not in b_env and "FASTDDS_BUILTIN_TRANSPORTS" not in b_env
+        on_b = probe(hosts.b, b_env, 4.0, b_topics, warmup=4.0, connect_timeout=30.0, cyclone=cyclone)
         local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"]
-        on_b = probe(hosts.b, env["network"], 4.0, remote + local, warmup=4.0)
         on_a = probe(hosts.a, env["local"], 4.0, local, warmup=4.0)
         b, a = collect(on_b, 90.0), collect(on_a, 90.0)
     finally:
         hosts.close()
+    assert namespaces_gone(hosts), "a namespace or the veth pair outlived the test"
+    return b, a
+
+
+def test_two_hosts_a_stock_subscriber_gets_every_default_remote_stream_and_local_topics_stay_on_a() -> None:
+    from benchmarks.remote import CAMERA, REMOTE
+
+    remote = [
+        f"{REMOTE}/rgb/image_raw/compressed",
+        f"{REMOTE}/rgb/camera_info",
+        f"{REMOTE}/depth/image_raw/compressedDepth",
+        f"{REMOTE}/depth/camera_info",
+        f"{REMOTE}/points",
+    ]
+    local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"]
+    b, a = two_hosts_probe(remote + local)
     report = json.dumps({"b": b, "a": a})[:3000]
     for topic in remote:
-        assert b[topic]["received"] > 0, f"{topic} did not reach host B: {report}"
-    assert b[f"{REMOTE}/depth/image_raw/compressedDepth"].get("decodes") is True, report
+        assert b[topic]["received"] > 0, f"{topic} did not reach a stock subscriber on host B: {report}"
+    for topic in (remote[0], remote[2], remote[4]):  # jpeg (OpenCV), compressedDepth rvl, the cloud's points
+        assert b[topic].get("decodes") is True, f"{topic} does not decode: {report}"
     for topic in local:
         assert b[topic]["received"] == 0, f"host B received the camera node's own {topic}: {report}"
         assert a[topic]["received"] > 0, f"host A's local subscriber got no {topic}: {report}"
-    assert namespaces_gone(hosts), "a namespace or the veth pair outlived the test"
+
+
+def test_two_hosts_a_cyclone_dds_reader_gets_remote_compressed_rgb_and_compressed_depth() -> None:
+    """A plain Cyclone DDS participant on host B (stock settings, B's interface only) stands for
+    rmw_cyclonedds_cpp: topic rt/<topic>, type sensor_msgs::msg::dds_::CompressedImage_, reliable keep-last-1
+    QoS. rmw_cyclonedds_cpp matches a writer on the type name alone; cyclonedds-python always sends XTypes type
+    information, which differed from the Fast DDS writer's only in sequence-element flags, so the reader's is
+    built with Fast DDS's flags (benchmarks/cyclone_reader.py, FastDdsTypeInformation) and then equals the
+    writer's. Without that, nothing arrives (the writer is refused with requested-incompatible-QoS)."""
+    from benchmarks.remote import REMOTE
+
+    topics = [f"{REMOTE}/rgb/image_raw/compressed", f"{REMOTE}/depth/image_raw/compressedDepth"]
+    b, _ = two_hosts_probe(topics, cyclone=True)
+    report = json.dumps(b)[:3000]
+    for topic in topics:
+        assert b[topic]["received"] > 0, f"{topic} did not reach the Cyclone DDS reader on host B: {report}"
+        assert b[topic].get("decodes") is True, f"{topic} does not decode: {report}"
