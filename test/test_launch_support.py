@@ -181,3 +181,12 @@ def test_launch_argument_table_declares_each_name_once_and_the_launch_sets_only_
     assert overrides <= known, f"zed.launch.py sets parameters camera_node does not declare: {overrides - known}"
     used = set(re.findall(r'args\["([a-z_]+)"\]', launch_file))
     assert used <= set(names), f"zed.launch.py reads undeclared arguments: {used - set(names)}"
+
+
+def test_remote_transport_argument_accepts_what_the_parameter_accepts() -> None:
+    (argument,) = [spec for spec in CAMERA_ARGUMENTS if spec.name == "remote_transport"]
+    (parameter,) = [spec for spec in REMOTE_SPECS if spec.name == "remote.transport"]
+    assert argument.choices == parameter.choices and argument.default == parameter.default
+    assert parse_arguments({"remote_transport": "large_data"})["remote_transport"] == "large_data"
+    with pytest.raises(LaunchArgumentError, match="remote_transport"):
+        parse_arguments({"remote_transport": "tcp"})
