@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from airo_mp_camera.ros.fastdds_profiles import profile_environment, versioned_profile
-from benchmarks.figures import write_figures
 from benchmarks.processes import terminate_as_interrupt
 from benchmarks.remote_slow_links import run_slow_links, slow_link_figure
 from benchmarks.two_hosts import Host, TwoHosts, missing_requirements, namespaces_gone
@@ -492,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{len(run.cases)} cases; report in {output} ({report['duration_s']} s)"
             )
             print("\n" + markdown_table(run.cases))
+            from benchmarks.figures import write_figures  # matplotlib: only where figures are drawn
+
             print(f"figure: {write_figures(output)} (rate of each remote stream at each link rate)")
             code = 0 if passed else 1
         finally:

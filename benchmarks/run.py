@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import control_loop, inplace, latency, multi_camera, rclpy_baseline, ros_bridge, transport_peer
-from benchmarks.figures import write_figures
 from benchmarks.processes import ProcessGroup, terminate_as_interrupt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -522,6 +521,8 @@ def main(argv: list[str] | None = None) -> None:
         json.dump(report, file, indent=2)
         file.write("\n")
     print(f"\nwrote {os.path.relpath(output, ROOT)} in {wall_seconds} s")
+    from benchmarks.figures import write_figures  # matplotlib: only where figures are drawn
+
     print(f"wrote {os.path.relpath(write_figures(output), ROOT)} (latency CDF of every path)")
 
 

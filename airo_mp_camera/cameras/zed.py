@@ -640,8 +640,9 @@ class ZedCamera(CameraState):
         self._require_depth("the point cloud")
         xyzrgba = self._retrieve("point_cloud", self._sl.MEASURE.XYZRGBA, measure=True)
         points = xyzrgba[..., :3].reshape(-1, 3)
-        # The 4th float of each point holds the color as 4 bytes R, G, B, A: reinterpret, do not convert.
-        colors = xyzrgba.view(np.uint8)[..., 12:15].reshape(-1, 3)
+        # The 4th float of each point holds the color as 4 bytes R, G, B, A: reinterpret, do not convert. The Mat's
+        # rows may be padded, and numpy < 1.23 reinterprets only C-contiguous arrays: take that float out first.
+        colors = np.ascontiguousarray(xyzrgba[..., 3]).view(np.uint8).reshape(-1, 4)[:, :3]
         return PointCloud(points, colors)
 
     def close(self) -> None:
