@@ -25,7 +25,8 @@ from airo_mp_camera.consumers import (
     MultiprocessRGBRerunLogger,
     WebViewerOptions,
 )
-from airo_mp_camera.consumers.rerun_web import resize_nearest
+from airo_mp_camera.consumers.rerun_web import WebViewerServer, resize_nearest
+from airo_mp_camera.consumers.rerun_web_front import request_host, viewer_location
 
 pytest.importorskip("rerun", reason="rerun-sdk is not installed (pip install rerun-sdk; it needs numpy >= 2)")
 
@@ -61,11 +62,21 @@ def test_resize_nearest_keeps_the_aspect_and_never_enlarges() -> None:
     assert resize_nearest(image, 1920) is image and resize_nearest(image, 0) is image
 
 
-def test_the_browser_url_names_the_page_and_where_its_data_is() -> None:
+def test_the_browser_url_is_the_bare_page_and_redirects_to_where_its_data_is() -> None:
     options = WebViewerOptions(bind="0.0.0.0", port=8080, grpc_port=8081)
-    assert options.url("camera-host") == (
+    assert options.url("camera-host") == "http://camera-host:8080/"
+    assert WebViewerOptions().url() == "http://127.0.0.1:9090/"
+    assert options.viewer_url("camera-host") == (
         "http://camera-host:8080/?url=rerun%2Bhttp%3A%2F%2Fcamera-host%3A8081%2Fproxy"
     )
+    assert viewer_location("/", "", "camera-host", 8081) == "/?url=rerun%2Bhttp%3A%2F%2Fcamera-host%3A8081%2Fproxy"
+    assert viewer_location("/", "renderer=webgl", "fe80::1", 1) == (
+        "/?renderer=webgl&url=rerun%2Bhttp%3A%2F%2F%5Bfe80%3A%3A1%5D%3A1%2Fproxy"
+    )
+    assert request_host("camera-host:8080", "x") == "camera-host"
+    assert request_host("[fe80::1]:8080", "x") == "fe80::1"
+    assert request_host("198.18.0.1", "x") == "198.18.0.1"
+    assert request_host(None, "fallback") == "fallback" and request_host("[bad", "fallback") == "fallback"
     with pytest.raises(ValueError, match="must differ"):
         WebViewerOptions(port=9000, grpc_port=9000)
 
@@ -90,12 +101,13 @@ def test_headless_chromium_shows_the_synthetic_camera_in_the_web_viewer(namespac
         logger.start()
         processes.track(logger.pid)
         url = logger.web_url
-        assert url is not None
+        assert url == f"http://127.0.0.1:{port}/"  # the bare address: the front redirects to the viewer
         hues, shot = 0, b""
         with HeadlessChromium() as browser:
             processes.track(browser.process.pid)
             browser.call("Page.navigate", url=url)
             webgl = browser.evaluate("!!document.createElement('canvas').getContext('webgl2')")
+            landed = browser.evaluate("new URLSearchParams(location.search).get('url')")
             deadline = time.monotonic() + 180.0
             while time.monotonic() < deadline and hues < 5:
                 time.sleep(3.0)
@@ -110,11 +122,51 @@ def test_headless_chromium_shows_the_synthetic_camera_in_the_web_viewer(namespac
         logger.stop()
     assert webgl is True, "no WebGL 2 in headless Chromium (the swiftshader flags)"
     assert title == "Rerun Viewer"
+    assert landed == f"rerun+http://127.0.0.1:{grpc_port}/proxy", f"the bare address did not redirect ({landed})"
     assert hues >= 5, (
         f"the viewer showed no camera image within 180 s ({hues} hue sectors; console: {browser.console[-5:]})"
     )
     assert still_logging, "the logger stopped logging once the browser left"
     assert logger.exitcode == 0 and logger.failure is None
+
+
+def test_the_bare_page_redirects_under_the_name_used_and_the_viewer_files_are_relayed() -> None:
+    """A real `rerun --serve-web` behind the front: `/` answers 302 to the page with the data address of the host
+    the request named; the page and the viewer's Wasm come through the front as the server's own port gives them."""
+    import http.client
+
+    port, grpc_port = free_ports(2)
+    server = WebViewerServer(WebViewerOptions(port=port, grpc_port=grpc_port))
+    server.start()
+    try:
+
+        def get(path: str, host: str, method: str = "GET", target: int = port) -> http.client.HTTPResponse:
+            connection = http.client.HTTPConnection("127.0.0.1", target, timeout=30)
+            connection.request(method, path, headers={"Host": host})
+            return connection.getresponse()
+
+        answers = {name: get("/", f"{name}:{port}") for name in ("camera-host.lab", "198.18.0.1", "[::1]")}
+        locations = {name: (answer.status, answer.getheader("Location")) for name, answer in answers.items()}
+        page = get(str(locations["camera-host.lab"][1]), f"camera-host.lab:{port}")
+        page_body = page.read()
+        wasm = get("/re_viewer_bg.wasm", f"127.0.0.1:{port}", "HEAD")
+        relayed_js = get("/re_viewer.js", f"127.0.0.1:{port}").read()
+        direct_js = get("/re_viewer.js", "127.0.0.1", target=int(server.page_port or 0)).read()
+    finally:
+        server.stop()
+    quoted = {
+        "camera-host.lab": f"camera-host.lab%3A{grpc_port}",
+        "198.18.0.1": f"198.18.0.1%3A{grpc_port}",
+        "[::1]": f"%5B%3A%3A1%5D%3A{grpc_port}",
+    }
+    for name, text in quoted.items():
+        assert locations[name] == (302, f"/?url=rerun%2Bhttp%3A%2F%2F{text}%2Fproxy"), locations
+    assert page.status == 200 and b"Rerun" in page_body
+    assert wasm.status == 200 and wasm.getheader("Content-Type") == "application/wasm"
+    assert int(wasm.getheader("rerun-final-length") or 0) > 1_000_000  # the page's progress bar reads it
+    assert len(relayed_js) > 10_000 and relayed_js == direct_js
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()  # the front stopped with the server
 
 
 def test_a_web_port_in_use_fails_start_saying_so(namespace: str, processes) -> None:
@@ -149,11 +201,13 @@ def test_a_bind_address_not_of_this_host_fails_start_saying_so(
 
 
 PROBE = """
-import socket, sys, urllib.request
+import socket, sys, urllib.parse, urllib.request
 host, port, grpc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 try:
-    page = urllib.request.urlopen(f"http://{host}:{port}/", timeout=5).read().decode(errors="replace")
-    result = {"page": "Rerun" in page}
+    answer = urllib.request.urlopen(f"http://{host}:{port}/", timeout=5)  # the bare address, redirects followed
+    page = answer.read().decode(errors="replace")
+    data = urllib.parse.parse_qs(urllib.parse.urlsplit(answer.geturl()).query).get("url")
+    result = {"page": "Rerun" in page and data == [f"rerun+http://{host}:{grpc}/proxy"]}
 except OSError as error:
     result = {"page": f"{type(error).__name__}: {error}"}
 try:
@@ -166,7 +220,8 @@ print(__import__("json").dumps(result))
 
 
 def probe(host: object, address: str, port: int, grpc_port: int) -> dict[str, object]:
-    """From inside `host`: does the viewer page answer, and does its data port accept a connection?"""
+    """From inside `host`: does the bare page address lead to the viewer told where its data is (under the address
+    used), and does the data port accept a connection?"""
     command = host.enter([sys.executable, "-c", PROBE, address, str(port), str(grpc_port)])  # type: ignore[attr-defined]
     done = subprocess.run(command, capture_output=True, timeout=60)
     return dict(json.loads(done.stdout.decode().strip().splitlines()[-1]))

@@ -135,7 +135,7 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
 
     @property
     def web_url(self) -> str | None:
-        """The address a browser opens to watch (the bind address's; replace it by this host's name elsewhere)."""
+        """The address a browser opens to watch, http://<host>:<port>/ (any name of this host works in its place)."""
         return self.web.url() if self.web is not None else None
 
     @property

@@ -2,9 +2,12 @@
 
 One server process (the `rerun` executable that rerun-sdk's wheel ships, `rerun --serve-web`) hosts both the
 viewer's web page (HTML, JS, Wasm) and the gRPC server the page reads the data from; the Rerun logger process
-streams to it over loopback. The rerun-sdk calls `rr.serve_grpc` and `rr.serve_web_viewer` would serve the same,
-but in 0.41 the web page server always listens on every interface (rerun issue #5882), while `rerun --bind`
-binds both where the user says. So a viewer is only as exposed as `bind` makes it:
+streams to it over loopback. The page port the user asked for is `rerun_web_front`'s, a thread of the logger
+process: the bare `http://<host>:<port>/` redirects to the page told where its data is, and the page's files are
+relayed from the server's own page port (a free port at the same bind address, not advertised). The rerun-sdk
+calls `rr.serve_grpc` and `rr.serve_web_viewer` would serve the same, but in 0.41 the web page server always
+listens on every interface (rerun issue #5882), while `rerun --bind` binds both where the user says, and the
+front listens there too. So a viewer is only as exposed as `bind` makes it:
 
 - `bind="127.0.0.1"` (the default): this host only (a browser here, or an SSH tunnel: `ssh -L 9090:localhost:9090
   -L 9876:localhost:9876 camera-host`).
@@ -19,6 +22,7 @@ or leaves costs the server, never the logger (the logger's stream to the server 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import signal
 import socket
@@ -31,6 +35,8 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
+
+from airo_mp_camera.consumers.rerun_web_front import WebViewerFront, data_url, url_host
 
 _PR_SET_PDEATHSIG = 1
 
@@ -45,7 +51,7 @@ class WebViewerOptions:
 
     Attributes:
         bind: the address both ports listen on: 127.0.0.1 this host only, 0.0.0.0 every interface (see the module).
-        port: HTTP port of the viewer's page (open http://<host>:<port>/?url=... : `WebViewerServer.url`).
+        port: HTTP port of the viewer's page: a browser opens http://<host>:<port>/ (`url`).
         grpc_port: port of the gRPC server the page reads the data from (it must be reachable too).
         memory_limit: most history the server keeps for late viewers, e.g. "64MiB" or "5%" of the RAM.
         width: rgb is resized to this width for the browser (aspect kept; 0: as captured).
@@ -76,11 +82,28 @@ class WebViewerOptions:
                 raise ValueError(f"web viewer {name} must be >= 0, got {getattr(self, name)}")
 
     def url(self, host: str | None = None) -> str:
-        """The address to open in a browser: the page, told where its data is (`host`: default the bind address)."""
-        if host is None:
-            host = socket.gethostname() if self.bind in ("0.0.0.0", "::") else self.bind  # noqa: S104
-        grpc = urllib.parse.quote(f"rerun+http://{_url_host(host)}:{self.grpc_port}/proxy", safe="")
-        return f"http://{_url_host(host)}:{self.port}/?url={grpc}"
+        """The address to open in a browser (`host`: default this host's name, or the bind address if one host's).
+
+        The page redirects itself to the viewer with its data address, under the name the browser used.
+        """
+        return f"http://{url_host(self.host_name(host))}:{self.port}/"
+
+    def viewer_url(self, host: str | None = None) -> str:
+        """The page's address with its data address spelled out (where `url` redirects to)."""
+        host = self.host_name(host)
+        grpc = urllib.parse.quote(data_url(host, self.grpc_port), safe="")
+        return f"http://{url_host(host)}:{self.port}/?url={grpc}"
+
+    def host_name(self, host: str | None = None) -> str:
+        """`host` if given, else what a browser calls this host: its name, or the bind address if one host's."""
+        if host is not None:
+            return host
+        return socket.gethostname() if self.bind in ("0.0.0.0", "::") else self.bind  # noqa: S104
+
+    @property
+    def local_host(self) -> str:
+        """The address this host reaches the servers at (loopback when bound to every interface)."""
+        return "127.0.0.1" if self.bind in ("0.0.0.0", "::") else self.bind  # noqa: S104
 
 
 def resize_nearest(image: np.ndarray, width: int) -> np.ndarray:
@@ -91,10 +114,6 @@ def resize_nearest(image: np.ndarray, width: int) -> np.ndarray:
     rows = (np.arange(round(height * width / current)) * (current / width)).astype(np.intp)
     columns = (np.arange(width) * (current / width)).astype(np.intp)
     return np.ascontiguousarray(image[rows[:, None], columns[None, :]])
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def rerun_executable() -> Path:
@@ -122,8 +141,20 @@ def check_can_listen(bind: str, port: int, what: str) -> None:
         try:
             probe.bind(address)
         except OSError as error:
-            reason = "already in use" if error.errno == 98 else f"cannot be bound: {error.strerror}"
-            raise WebViewerError(f"{what}: {bind}:{port} {reason} ({error})") from None
+            raise WebViewerError(f"{what}: {bind}:{port} {_bind_failure(error)}") from None
+
+
+def _bind_failure(error: OSError) -> str:
+    reason = "already in use" if error.errno == errno.EADDRINUSE else f"cannot be bound: {error.strerror}"
+    return f"{reason} ({error})"
+
+
+def _free_port(bind: str) -> int:
+    """A port nobody listens on at `bind` now (the kernel's choice)."""
+    family, kind, proto, _, address = socket.getaddrinfo(bind, 0, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.bind(address)
+        return int(probe.getsockname()[1])
 
 
 def _die_with_parent() -> None:  # in the server child, before exec: it is killed when the logger process dies
@@ -132,13 +163,15 @@ def _die_with_parent() -> None:  # in the server child, before exec: it is kille
 
 
 class WebViewerServer:
-    """The `rerun --serve-web` process of one logger: started by `start()`, ended by `stop()` (and with the logger).
+    """The `rerun --serve-web` process of one logger and its front on the page port: `start()`, `stop()`.
+
+    The server process also ends with the logger process (and the front, a daemon thread of it, too).
 
     ```python
     server = WebViewerServer(WebViewerOptions(bind="0.0.0.0"))
     server.start()            # WebViewerError with the reason: port in use, bind address not of this host
     recording.connect_grpc(server.local_grpc_url)
-    print(server.options.url("camera-host"))
+    print(server.options.url("camera-host"))   # http://camera-host:9090/ redirects to the viewer
     server.stop()
     ```
     """
@@ -148,12 +181,13 @@ class WebViewerServer:
         self.start_timeout = start_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._front: WebViewerFront | None = None
+        self.page_port: int | None = None  # the server's own page port (loopback-reachable), relayed by the front
 
     @property
     def local_grpc_url(self) -> str:
         """Where a logger on this host sends its data."""
-        host = "127.0.0.1" if self.options.bind in ("0.0.0.0", "::") else self.options.bind  # noqa: S104
-        return f"rerun+http://{_url_host(host)}:{self.options.grpc_port}/proxy"
+        return data_url(self.options.local_host, self.options.grpc_port)
 
     @property
     def pid(self) -> int | None:
@@ -161,7 +195,7 @@ class WebViewerServer:
         return self._process.pid if self._process is not None else None
 
     def start(self) -> None:
-        """Starts the server and waits until both ports listen.
+        """Starts the server, waits until its ports listen, then starts the front on the page port.
 
         Raises:
             WebViewerError: a port is in use, the bind address is not this host's, or the server did not start.
@@ -169,6 +203,7 @@ class WebViewerServer:
         options = self.options
         check_can_listen(options.bind, options.port, "web viewer port")
         check_can_listen(options.bind, options.grpc_port, "web viewer grpc_port")
+        page_port = self.page_port = _free_port(options.bind)
         command = [
             str(rerun_executable()),
             "--serve-web",
@@ -177,7 +212,7 @@ class WebViewerServer:
             "--port",
             str(options.grpc_port),
             "--web-viewer-port",
-            str(options.port),
+            str(page_port),
             "--server-memory-limit",
             options.memory_limit,
             "--newest-first",  # a viewer joining late sees the camera now, then the history
@@ -189,8 +224,8 @@ class WebViewerServer:
             command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, preexec_fn=_die_with_parent
         )
         deadline = time.monotonic() + self.start_timeout
-        host = "127.0.0.1" if options.bind in ("0.0.0.0", "::") else options.bind  # noqa: S104
-        waiting = [options.grpc_port, options.port]
+        host = options.local_host
+        waiting = [options.grpc_port, page_port]
         while waiting:
             if self._process.poll() is not None:
                 tail = self._log_tail()
@@ -204,6 +239,14 @@ class WebViewerServer:
                 waiting.pop(0)
             except OSError:
                 time.sleep(0.1)
+        self._front = WebViewerFront(
+            options.bind, options.port, options.grpc_port, (host, page_port), default_host=options.host_name()
+        )
+        try:
+            self._front.start()
+        except OSError as error:
+            self.stop()
+            raise WebViewerError(f"web viewer port: {options.bind}:{options.port} {_bind_failure(error)}") from None
 
     def _exit_text(self) -> str:
         return f"exit code {self._process.returncode}" if self._process is not None else "not started"
@@ -215,7 +258,10 @@ class WebViewerServer:
         return self._log.read().decode(errors="replace")[-800:].strip()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Ends the server (SIGTERM, then SIGKILL after `timeout`); idempotent."""
+        """Ends the front and the server (SIGTERM, then SIGKILL after `timeout`); idempotent."""
+        front, self._front = self._front, None
+        if front is not None:
+            front.stop()
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()

@@ -98,7 +98,9 @@ class ConsumerControl:
         except (MissingDependencyError, ConsumerStartError, ValueError) as error:
             raise ParameterError(f"{'rerun.web' if web else 'rerun'}.enable: {error}") from error
         self.logger = logger
-        sink = f"the web viewer, {logger.web_url}" if web is not None else rrd_path or "a Rerun viewer"
+        sink = (
+            f"the web viewer (open {logger.web_url} in a browser)" if web is not None else rrd_path or "a Rerun viewer"
+        )
         self.node.get_logger().info(f"logging '{self.config.namespace}' to {sink} (Rerun, own process)")
 
     def next_path(self) -> Path:
