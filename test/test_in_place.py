@@ -284,3 +284,23 @@ def test_the_converting_copy_equals_numpys_for_every_camera_layout_view() -> Non
     slot = np.zeros_like(bgra)
     copy_array(slot[..., 2::-1], bgra[..., 2::-1])  # RGB view into RGB view: BGRA copied whole
     assert np.array_equal(slot, bgra)
+
+
+def test_camera_node_hosts_the_in_place_synthetic_camera_on_request_with_its_phase_and_jitter() -> None:
+    from airo_mp_camera.ros.node import camera_class
+    from airo_mp_camera.ros.parameters import camera_config
+
+    assert camera_config({"camera_type": "synthetic"}).camera_type == "synthetic", "copying unless asked"
+    config = camera_config(
+        {"camera_type": "synthetic", "synthetic.in_place": True, "synthetic.phase": 0.004, "synthetic.jitter": 0.001}
+    )
+    cls = camera_class(config.camera_type)
+    assert cls is InPlaceSyntheticCamera
+    camera = cls(**{**config.camera_kwargs, "resolution": (32, 24), "fps": 100.0})
+    assert camera.slot_layouts()["rgb"] == "bgra8"
+    stamps = []
+    for _ in range(3):
+        camera.grab_images()
+        stamps.append(camera.capture_timestamp)
+    offsets = [(stamp - 0.004) % 0.010 for stamp in stamps]  # on the 10 ms grid shifted by the phase, +-1 ms
+    assert all(min(offset, 0.010 - offset) <= 0.0011 for offset in offsets), offsets

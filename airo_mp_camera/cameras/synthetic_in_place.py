@@ -68,7 +68,7 @@ class InPlaceSyntheticCamera(SyntheticCamera):
     """A synthetic camera with a ZED's layouts and device-to-host copy, retrieving in place (see the module).
 
     Args:
-        resolution, fps, baseline, watermark, depth_model: as `SyntheticCamera`.
+        resolution, fps, baseline, watermark, depth_model, phase, jitter: as `SyntheticCamera`.
         in_place: write into the publisher's slots (True) or into its own buffers, which the publisher copies.
 
     """
@@ -81,8 +81,10 @@ class InPlaceSyntheticCamera(SyntheticCamera):
         watermark: bool = True,
         depth_model: str = "plane",
         in_place: bool = True,
+        phase: float | None = None,
+        jitter: float = 0.0,
     ) -> None:
-        super().__init__(resolution, fps, baseline, watermark, depth_model)
+        super().__init__(resolution, fps, baseline, watermark, depth_model, phase, jitter)
         self.in_place = bool(in_place)
         self._device_images = {
             "rgb": _bgra(self._rgb),

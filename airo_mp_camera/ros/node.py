@@ -57,6 +57,7 @@ from airo_mp_camera.ros.remote import (
 
 CAMERA_CLASSES = {
     "synthetic": ("airo_mp_camera.cameras.synthetic", "SyntheticCamera"),
+    "synthetic_in_place": ("airo_mp_camera.cameras.synthetic_in_place", "InPlaceSyntheticCamera"),
     "zed": ("airo_mp_camera.cameras.zed", "ZedCamera"),
     "replay": ("airo_mp_camera.cameras.replay", "ReplayCamera"),
 }

@@ -383,6 +383,13 @@ CAMERA_SPECS: tuple[ParameterSpec, ...] = (
         "Seconds each capture of the synthetic camera moves either way (uniformly); needs synthetic.phase >= 0.",
         minimum=0.0,
     ),
+    ParameterSpec(
+        "synthetic.in_place",
+        False,
+        "Deliver the synthetic camera as a ZED on SDK >= 5.3.1 does: BGRA images and XYZRGBA clouds written "
+        "straight into the publisher's shared-memory slots, so the publisher copies nothing "
+        "(cameras/synthetic_in_place.py).",
+    ),
     ParameterSpec("zed.resolution", "HD720", "ZED resolution.", choices=ZED_RESOLUTIONS),
     ParameterSpec("zed.depth_mode", "NEURAL", "ZED depth mode.", choices=ZED_DEPTH_MODES),
     ParameterSpec("zed.serial_number", 0, "Serial number of the ZED to open; 0: the first found.", minimum=0),
@@ -635,6 +642,8 @@ def camera_config(values: Mapping[str, Any]) -> CameraConfig:
             kwargs["depth_model"] = checked["synthetic.depth_model"]
         if float(checked["synthetic.phase"]) >= 0:  # likewise: the keywords only when asked
             kwargs["phase"], kwargs["jitter"] = float(checked["synthetic.phase"]), float(checked["synthetic.jitter"])
+        if checked["synthetic.in_place"]:
+            camera_type = "synthetic_in_place"
     elif camera_type == "zed":
         kwargs = {
             "resolution": checked["zed.resolution"],
