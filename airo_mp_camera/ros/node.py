@@ -31,11 +31,13 @@ from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
 from airo_mp_camera.ros.fastdds_profiles import profile_from_environment
 from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
 from airo_mp_camera.ros.hosted_camera import HostedCameraPublisher
+from airo_mp_camera.ros.link_pacing import paced_profile, remote_topics
 from airo_mp_camera.ros.parameters import (
     BRIDGE_SPECS,
     CAMERA_SPECS,
     CONSUMER_SPECS,
     REMOTE_SPECS,
+    REMOTE_STREAMS,
     BridgeConfig,
     CameraConfig,
     ParameterError,
@@ -219,8 +221,19 @@ class CameraBridgeNode(Node):
         profile = remote_profile(str(remote_values["remote.transport"]), str(remote_values["remote.fastdds_profile"]))
         for warning in socket_buffer_warnings(profile):
             self.get_logger().warning(warning)
+        paced = None
+        if remote_values["remote.transport"] == "udp" and not remote_values["remote.fastdds_profile"]:
+            assert self._remote_config is not None
+            topics = remote_topics(f"{self.get_fully_qualified_name().rstrip('/')}/remote", REMOTE_STREAMS)
+            paced = paced_profile(
+                profile, self._remote_config.link_budget_mbit_s, self._remote_config.link_priority, topics
+            )
         self.remote = RemoteBridgeProcess(
-            parameters, self.get_fully_qualified_name(), profile, str(remote_values["remote.discovery_range"])
+            parameters,
+            self.get_fully_qualified_name(),
+            profile,
+            str(remote_values["remote.discovery_range"]),
+            paced_profile=paced,
         )
         self.remote.start()
         self.create_timer(_WATCH_PERIOD_S, self._watch_remote)

@@ -230,8 +230,9 @@ def _remote_stream_specs(stream: str, enabled: bool, max_rate: float, what: str)
         ),
         ParameterSpec(
             f"remote.{stream}.qos_depth",
-            1,
-            f"QoS history depth of the remote {stream} topics (1: only the newest message is ever resent).",
+            2 if stream == "depth" else 1,
+            f"QoS history depth of the remote {stream} topics (1: only the newest message is ever resent; depth "
+            "keeps 2, so that on a slow link a frame still being sent is not dropped for the next one).",
             minimum=1,
         ),
     ]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from airo_mp_camera.ros.fastdds_profiles import versioned_profile, with_profile
+from airo_mp_camera.ros.link_pacing import PUBLICATION_MODE_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -70,19 +71,29 @@ class RemoteBridgeProcess:
         namespace: the ROS namespace of the child's node (the camera node's fully qualified name).
         fastdds_profile: the child's Fast DDS profile file (FASTDDS_DEFAULT_PROFILES_FILE; 2.x: FASTRTPS_...).
         discovery_range: ROS_AUTOMATIC_DISCOVERY_RANGE of the child ("SYSTEM_DEFAULT": leave it unset).
+        paced_profile: the XML text of a profile to give the child instead of `fastdds_profile` (written to a
+            file of its own while the child runs, with rmw_fastrtps told to apply its publication mode: see
+            ros/link_pacing.py); None: `fastdds_profile` as it is.
     """
 
     def __init__(
-        self, parameters: Mapping[str, Any], namespace: str, fastdds_profile: str, discovery_range: str
+        self,
+        parameters: Mapping[str, Any],
+        namespace: str,
+        fastdds_profile: str,
+        discovery_range: str,
+        paced_profile: str | None = None,
     ) -> None:
         self.parameters = {**parameters, "remote.enable": True}
         self.namespace = namespace
         self.fastdds_profile = fastdds_profile
         self.discovery_range = discovery_range
+        self.paced_profile = paced_profile
         self.restarts = 0
         self.error: str | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self._params_file: str | None = None
+        self._profile_file: str | None = None
         self._lock = threading.Lock()
 
     @property
@@ -99,7 +110,15 @@ class RemoteBridgeProcess:
             with os.fdopen(handle, "w") as params:
                 json.dump({"/**": {"ros__parameters": self.parameters}}, params)  # JSON is YAML
             self._params_file = path
-            env = with_profile(os.environ, self.fastdds_profile)  # Fast DDS 2.x reads FASTRTPS_DEFAULT_PROFILES_FILE
+            profile = self.fastdds_profile
+            if self.paced_profile is not None:
+                handle, profile = tempfile.mkstemp(prefix="airo_mp_camera_remote_", suffix=".xml")
+                with os.fdopen(handle, "w") as xml:
+                    xml.write(self.paced_profile)
+                self._profile_file = profile
+            env = with_profile(os.environ, profile)  # Fast DDS 2.x reads FASTRTPS_DEFAULT_PROFILES_FILE
+            if self.paced_profile is not None:
+                env.update(PUBLICATION_MODE_ENV)
             if self.discovery_range == "SYSTEM_DEFAULT":
                 env.pop("ROS_AUTOMATIC_DISCOVERY_RANGE", None)
             else:
@@ -158,12 +177,13 @@ class RemoteBridgeProcess:
             self._remove_params_file()
 
     def _remove_params_file(self) -> None:
-        if self._params_file is not None:
-            try:
-                os.unlink(self._params_file)
-            except FileNotFoundError:
-                pass
-            self._params_file = None
+        for path in (self._params_file, self._profile_file):
+            if path is not None:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+        self._params_file = self._profile_file = None
 
 
 def die_with_parent() -> None:
