@@ -2,13 +2,13 @@
 another (simulated) host reaches the viewer only when it is bound to the network.
 
 Real parts: the synthetic camera's publisher process, the logger process, rerun-sdk's own `rerun --serve-web`
-server, Debian's headless Chromium, camera_node in network namespaces. `ros2 launch` is not installable here:
-the two-hosts test starts camera_node with the parameters `web:=true web_bind:=...` sets (launch/zed.launch.py).
+server, Debian's headless Chromium, camera_node in network namespaces. `ros2 launch` is not installable from a
+registry: the two-hosts test here starts camera_node with the parameters `web:=true web_bind:=...` sets
+(launch/zed.launch.py); test_ros2_launch.py runs the same check through `ros2 launch` where it is built.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from web_viewer_probe import check_reached_only_when_bound_to_the_network, probe_both, wait_until_served
 
 from airo_mp_camera import MultiprocessRGBDPublisher, SyntheticCamera
 from airo_mp_camera.consumers import (
@@ -200,36 +201,9 @@ def test_a_bind_address_not_of_this_host_fails_start_saying_so(
             logger.start()
 
 
-PROBE = """
-import socket, sys, urllib.parse, urllib.request
-host, port, grpc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-try:
-    answer = urllib.request.urlopen(f"http://{host}:{port}/", timeout=5)  # the bare address, redirects followed
-    page = answer.read().decode(errors="replace")
-    data = urllib.parse.parse_qs(urllib.parse.urlsplit(answer.geturl()).query).get("url")
-    result = {"page": "Rerun" in page and data == [f"rerun+http://{host}:{grpc}/proxy"]}
-except OSError as error:
-    result = {"page": f"{type(error).__name__}: {error}"}
-try:
-    socket.create_connection((host, grpc), timeout=5).close()
-    result["grpc"] = True
-except OSError as error:
-    result["grpc"] = f"{type(error).__name__}: {error}"
-print(__import__("json").dumps(result))
-"""
-
-
-def probe(host: object, address: str, port: int, grpc_port: int) -> dict[str, object]:
-    """From inside `host`: does the bare page address lead to the viewer told where its data is (under the address
-    used), and does the data port accept a connection?"""
-    command = host.enter([sys.executable, "-c", PROBE, address, str(port), str(grpc_port)])  # type: ignore[attr-defined]
-    done = subprocess.run(command, capture_output=True, timeout=60)
-    return dict(json.loads(done.stdout.decode().strip().splitlines()[-1]))
-
-
 def test_web_view_reaches_a_second_host_only_when_bound_to_the_network() -> None:
     sys.path.insert(0, str(ROOT))
-    from benchmarks.two_hosts import SUBNET_A, TwoHosts, missing_requirements, namespaces_gone
+    from benchmarks.two_hosts import TwoHosts, missing_requirements, namespaces_gone
 
     reason = missing_requirements()
     if reason is not None:
@@ -254,20 +228,10 @@ def test_web_view_reaches_a_second_host_only_when_bound_to_the_network() -> None
             }
             command = [str(BIN / "camera_node"), "--ros-args", "-r", "__node:=camera", *ros_args(params)]
             node = hosts.a.popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 90.0
-            while probe(hosts.a, "127.0.0.1", port, grpc_port).get("page") is not True:
-                assert node.poll() is None, f"camera_node exited with {node.returncode} (bind {bind})"
-                assert time.monotonic() < deadline, f"the web viewer never answered on host A (bind {bind})"
-                time.sleep(1.0)
-            seen[bind] = {
-                "b": probe(hosts.b, SUBNET_A, port, grpc_port),
-                "a": probe(hosts.a, "127.0.0.1", port, grpc_port),
-            }
+            wait_until_served(hosts.a, node, port, grpc_port, f"camera_node (bind {bind})")
+            seen[bind] = probe_both(hosts, port, grpc_port)
             hosts.a.stop_processes()
     finally:
         hosts.close()
     assert namespaces_gone(hosts), "a namespace or the veth pair outlived the test"
-    local, network = seen["127.0.0.1"], seen["0.0.0.0"]
-    assert local["a"] == {"page": True, "grpc": True}, seen
-    assert all("refused" in str(local["b"][what]).lower() for what in ("page", "grpc")), seen
-    assert network["b"] == {"page": True, "grpc": True}, seen
+    check_reached_only_when_bound_to_the_network(seen)

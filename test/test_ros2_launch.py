@@ -2,7 +2,8 @@
 
 Needs `ros2` with ros2launch (ros2cli, launch, launch_ros: a ROS 2 install, not on PyPI) and this package built
 with colcon and sourced; skipped with the reason where they are missing, as in `make test`'s venv. Static
-transforms are started only where tf2_ros is installed.
+transforms are started only where tf2_ros is installed. The web view's two-hosts test also needs root (network
+namespaces: benchmarks/two_hosts.py) and rerun-sdk.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -37,6 +39,7 @@ def _skip_reason() -> str | None:
     return None
 
 
+ROOT = Path(__file__).resolve().parents[1]
 SKIP_REASON = _skip_reason()
 pytestmark = pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or "")
 
@@ -55,24 +58,35 @@ def camera() -> str:
     return f"test_launch_{uuid.uuid4().hex[:8]}"  # test_: the shared-memory check knows it as a test's
 
 
-def launch(processes, *arguments: str) -> subprocess.Popen[bytes]:
+def launch_command(*arguments: str) -> list[str]:
+    """`ros2 launch airo_mp_camera <arguments>`, with static transforms only where tf2_ros is installed."""
     tf = "true" if _tf_available() else "false"
+    return ["ros2", "launch", "airo_mp_camera", *arguments, f"publish_tf:={tf}"]
+
+
+def launch(processes, *arguments: str) -> subprocess.Popen[bytes]:
     return processes.popen(
-        ["ros2", "launch", "airo_mp_camera", *arguments, f"publish_tf:={tf}"],
+        launch_command(*arguments),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, as in a terminal
     )
 
 
-def finish(process: subprocess.Popen[bytes], timeout: float = 60.0) -> str:
+def finish(process: subprocess.Popen[bytes], timeout: float = 60.0, log: Path | None = None) -> str:
+    """Waits for the launch to end and returns its output (piped, or written to `log`); SIGKILLs its group on
+    timeout."""
+
+    def text(output: bytes | None) -> str:
+        return output.decode() if output is not None else log.read_text() if log is not None else ""
+
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate(timeout=10)
-        raise AssertionError(f"ros2 launch still running after {timeout} s: {output.decode()[-3000:]}") from None
-    return output.decode()
+        raise AssertionError(f"ros2 launch still running after {timeout} s: {text(output)[-3000:]}") from None
+    return text(output)
 
 
 @pytest.mark.parametrize(
@@ -117,3 +131,68 @@ def test_ctrl_c_stops_the_launch_cleanly_without_an_error(processes) -> None:
     assert process.returncode == 0, output
     assert "[ERROR]" not in output, output
     assert not Path(segment_path(name)).exists()
+
+
+def test_web_view_from_ros2_launch_reaches_a_second_host_only_when_bound_to_the_network(tmp_path: Path) -> None:
+    """`ros2 launch airo_mp_camera synthetic.launch.py web:=true web_bind:=<bind>` on simulated host A, probed from
+    host B over the veth pair (benchmarks/two_hosts.py): bound to 127.0.0.1, B is refused on both of the viewer's
+    ports while A gets the viewer; bound to 0.0.0.0, B gets it. Each time Ctrl-C (SIGINT to the launch's process
+    group) ends the launch with 0 and no error, of ROS or of rerun (the logger flushes before its server stops),
+    leaves no process in A's network namespace and no segment in A's /dev/shm; the namespaces are gone at the end.
+    """
+    sys.path.insert(0, str(ROOT))
+    from web_viewer_probe import (
+        check_reached_only_when_bound_to_the_network,
+        probe_both,
+        processes_in,
+        shared_memory_in,
+        wait_until_served,
+    )
+
+    from benchmarks.two_hosts import TwoHosts, missing_requirements, namespaces_gone
+
+    reason = missing_requirements()
+    if reason is not None:
+        pytest.skip(f"two simulated hosts: {reason}")
+    if importlib.util.find_spec("rerun") is None:
+        pytest.skip("rerun-sdk is not installed (pip install rerun-sdk; it needs numpy >= 2)")
+    port, grpc_port = 9191, 9876  # web_port:=9191; rerun.web.grpc_port's default (each host has its own ports)
+    seen: dict[str, dict[str, dict[str, object]]] = {}
+    ended: dict[str, tuple[int | None, str, list[str], list[str]]] = {}
+    hosts = TwoHosts()
+    try:
+        assert hosts.b is not None
+        for bind in ("127.0.0.1", "0.0.0.0"):
+            log = tmp_path / f"launch-{bind}.log"
+            arguments = (f"camera_name:={camera()}", "web:=true", f"web_bind:={bind}", f"web_port:={port}")
+            with log.open("wb") as output:  # a file, not a pipe: nothing blocks on a full pipe while it runs
+                process = hosts.a.popen(
+                    launch_command("synthetic.launch.py", *arguments),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group, as in a terminal
+                )
+            try:
+                wait_until_served(hosts.a, process, port, grpc_port, f"ros2 launch (web_bind:={bind})")
+                seen[bind] = probe_both(hosts, port, grpc_port)
+            except AssertionError as error:
+                raise AssertionError(f"{error}\n{log.read_text()[-3000:]}") from None
+            finally:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole foreground group
+                text = finish(process, timeout=30, log=log)
+            deadline = time.monotonic() + 10.0  # the launch waited for its nodes; their children may lag a moment
+            while processes_in(hosts.a) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            ended[bind] = (process.returncode, text, processes_in(hosts.a), shared_memory_in(hosts.a))
+    finally:
+        hosts.close()
+    assert namespaces_gone(hosts), "a namespace or the veth pair outlived the test"
+    check_reached_only_when_bound_to_the_network(seen)
+    for bind, (code, text, left, shm) in ended.items():
+        assert code == 0, f"web_bind:={bind}: exit {code}\n{text[-3000:]}"
+        assert "ERROR" not in text, f"web_bind:={bind}:\n{text[-3000:]}"  # ROS's [ERROR] and rerun's own
+        assert "took not all frames" not in text, f"web_bind:={bind}: the server went before the logger\n{text}"
+        assert "to the web viewer (open http://" in text, f"web_bind:={bind}: no web viewer line\n{text[-3000:]}"
+        assert not left, f"web_bind:={bind}: still running in host A after Ctrl-C: {left}"
+        assert not [name for name in shm if name.startswith("airo_mp_camera.")], f"web_bind:={bind}: {shm}"

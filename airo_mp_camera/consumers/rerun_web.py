@@ -220,8 +220,15 @@ class WebViewerServer:
             f"http://*:{options.port}",  # the page, wherever it was opened from, may read the data
         ]
         self._log = tempfile.TemporaryFile(prefix="airo_mp_camera_rerun_web_")
+        # Its own session: a Ctrl-C in the terminal (`ros2 launch`) reaches the logger, which flushes and then stops
+        # the server, not the server itself, which would go first and cut the logger's last frames off.
         self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, preexec_fn=_die_with_parent
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
         )
         deadline = time.monotonic() + self.start_timeout
         host = options.local_host
