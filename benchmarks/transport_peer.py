@@ -6,12 +6,12 @@ that `airo_mp_camera` imports from the checkout. It supplies a publisher and a s
 runs them in two spawned processes, on the same synthetic 1080p RGB-D frames at 30 fps as our rows, and prints
 one JSON line that `benchmarks.run` reads.
 
-A frame is one payload: a 16-byte header (frame id, capture time) and then what our RGB-D publisher writes for
-each frame (`MultiprocessRGBDPublisher`, as in our rows): the RGB image, the depth map and the depth image
-(20.7 MB). The publisher copies the camera's arrays into a buffer it loaned from the transport; the subscriber
-takes the newest frame and reads what our default RGB-D receiver reads, the RGB image and the depth map
-(14.5 MB): in phase "view" it holds numpy views of them in what the transport hands it, in phase "copied" it
-copies them out into arrays of its own. Latency is `time.time()`
+A frame is one payload: a 16-byte header (frame id, capture time) and then what our default RGB-D receiver reads,
+the RGB image and the depth map (14.5 MB): the same bytes our publisher writes for it, since a publisher writes
+only the streams some receiver reads (`CameraPublisher`: the depth image and the rest of the 20.7 MB slot stay
+unwritten). The publisher copies the camera's arrays into a buffer it loaned from
+the transport; the subscriber takes the newest frame and, in phase "view", holds numpy views of what the
+transport hands it, or, in phase "copied", copies the frame out into arrays of its own. Latency is `time.time()`
 once the arrays are in hand minus the capture time (as for our receivers); each frame is checked with the
 watermarks (`airo_mp_camera/cameras/watermark.py`) when in hand and again before it is released: a mismatch, or
 an id other than the header's, counts as torn or changed. CPU per frame: each process's CPU time over the phase
@@ -54,22 +54,15 @@ class FrameLayout:
         return self.width * self.height * 3
 
     @property
-    def depth_end(self) -> int:
-        """Offset of the end of the depth map (the depth image follows)."""
-        return HEADER.itemsize + self.rgb_bytes + self.width * self.height * 4
-
-    @property
     def nbytes(self) -> int:
         """Size of the whole payload."""
-        return self.depth_end + self.rgb_bytes
+        return HEADER.itemsize + self.rgb_bytes + self.width * self.height * 4
 
     def write(self, buffer: np.ndarray, camera: Any) -> None:
         """Copies the camera's current frame into a writable uint8 buffer of `nbytes`."""
         rgb, depth, header = self._split(buffer)
         np.copyto(rgb, camera.retrieve_rgb_image_as_int())
         np.copyto(depth, camera.retrieve_depth_map())
-        depth_image = buffer[self.depth_end : self.nbytes].reshape(self.height, self.width, 3)
-        np.copyto(depth_image, camera.retrieve_depth_image())
         header["frame_id"], header["capture_timestamp"] = camera.frame_id, camera.capture_timestamp
 
     def read(self, buffer: np.ndarray) -> tuple[int, float, np.ndarray, np.ndarray]:
@@ -81,7 +74,7 @@ class FrameLayout:
         start = HEADER.itemsize
         header = buffer[:start].view(HEADER)[0]
         rgb = buffer[start : start + self.rgb_bytes].reshape(self.height, self.width, 3)
-        depth = buffer[start + self.rgb_bytes : self.depth_end].view(np.float32).reshape(self.height, self.width)
+        depth = buffer[start + self.rgb_bytes : self.nbytes].view(np.float32).reshape(self.height, self.width)
         return rgb, depth, header
 
 

@@ -40,9 +40,6 @@ def test_layout_round_trip_carries_the_frame_and_its_watermarks() -> None:
     assert np.array_equal(depth, camera.retrieve_depth_map())
     assert np.shares_memory(rgb, buffer) and np.shares_memory(depth, buffer)  # views, not copies
     assert transport_peer._whole(frame_id, rgb, depth)
-    # the payload is what our RGB-D publisher writes: the depth image follows the depth map
-    depth_image = buffer[layout.depth_end :].reshape(48, 64, 3)
-    assert np.array_equal(depth_image, camera.retrieve_depth_image())
 
 
 def test_a_frame_mixed_with_the_next_one_counts_as_torn() -> None:
@@ -51,8 +48,7 @@ def test_a_frame_mixed_with_the_next_one_counts_as_torn() -> None:
     first = _written(layout, camera)
     second = _written(layout, camera)
     mixed = first.copy()
-    end = layout.depth_end
-    mixed[end - 100 : end] = second[end - 100 : end]  # the tail of the depth map from the next frame
+    mixed[-100:] = second[-100:]  # the tail of the depth map from the next frame
     frame_id, _, rgb, depth = layout.read(mixed)
     assert not transport_peer._whole(frame_id, rgb, depth)
 
