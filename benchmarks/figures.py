@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -76,6 +77,8 @@ def draw_cdf(axes: Axes, curves: Sequence[LatencyCurve], title: str) -> None:
             ms, levels = zip(*curve.points, strict=True)
             axes.plot(ms, levels, ":o", color=colour, markersize=4, label=f"{curve.label} (quantiles only)")
     axes.set_xscale("log")
+    axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda ms, _: f"{ms:g}"))
+    axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # 2x10^0, 3x10^0 ... overlapped
     axes.set_xlabel("capture -> consumer latency (ms, log scale)")
     axes.set_ylabel("fraction of frames")
     axes.set_ylim(0, 1.02)
