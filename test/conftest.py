@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from pyzed_double import sl  # noqa: F401 (the pyzed double fixture of the ZED tests, test/pyzed_double.py)
 
 from airo_mp_camera.pipeline.frame_ring import read_owner
 from airo_mp_camera.ros.fastdds_segments import remove_dead_segments

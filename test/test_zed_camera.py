@@ -9,47 +9,19 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from pyzed_double import forget_pyzed
 
 from airo_mp_camera import MultiprocessStereoRGBDPublisher, MultiprocessStereoRGBDReceiver
 from airo_mp_camera.cameras.errors import CameraGrabError, CameraLostError, EndOfRecordingError
 from airo_mp_camera.cameras.zed import MODES_BY_MODEL, ZedCamera, check_video_mode
-
-FAKES = Path(__file__).parent / "fakes"
-
-
-def _forget_pyzed() -> None:
-    for name in [name for name in sys.modules if name == "pyzed" or name.startswith("pyzed.")]:
-        del sys.modules[name]
-
-
-SDK_VERSIONS = ("4.2.2", "5.4")  # the releases the double emulates
-
-
-@pytest.fixture(params=SDK_VERSIONS, ids=[f"sdk{version}" for version in SDK_VERSIONS])
-def sl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The fake `pyzed.sl` of one SDK release with one ZED 2i (serial 30001), here and in spawned children."""
-    monkeypatch.syspath_prepend(str(FAKES))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(FAKES), os.environ.get("PYTHONPATH")])))
-    monkeypatch.setenv("PYZED_FAKE_DEVICES", "ZED2i:30001")
-    monkeypatch.setenv("PYZED_FAKE_SDK_VERSION", request.param)
-    _forget_pyzed()
-    import pyzed.sl as fake_sl
-
-    assert Path(fake_sl.__file__).is_relative_to(FAKES), "the test double must be the pyzed found"
-    assert fake_sl.Camera.get_sdk_version().startswith(request.param)
-    fake_sl.WORLD.reset("ZED2i:30001")
-    yield fake_sl
-    _forget_pyzed()
 
 
 def played_positions(camera: ZedCamera, grabs: int, pause: float = 0.0) -> list[int]:
@@ -217,7 +189,7 @@ def test_a_camera_that_stays_away_gives_up_after_the_bound(sl: ModuleType) -> No
 
 
 def test_without_the_sdk_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    _forget_pyzed()
+    forget_pyzed()
     monkeypatch.setitem(sys.modules, "pyzed", None)  # makes `import pyzed.sl` fail, as without the SDK
     with pytest.raises(ImportError, match=r"ZED SDK.*get_python_api\.py"):
         ZedCamera()

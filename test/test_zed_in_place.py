@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import queue
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,31 +23,9 @@ from airo_mp_camera.pipeline.publisher import CameraPublisher
 from airo_mp_camera.pipeline.schemas import Schema
 from airo_mp_camera.pipeline.variants import MultiprocessStereoRGBDReceiver, stereo_rgbd_schemas
 
-FAKES = Path(__file__).parent / "fakes"
 SPAWN = multiprocessing.get_context("spawn")
 WIDTH, HEIGHT = 672, 376  # VGA
 ZED_KWARGS: dict[str, Any] = {"resolution": "VGA", "fps": 100}
-
-
-def _forget_pyzed() -> None:
-    for name in [name for name in sys.modules if name == "pyzed" or name.startswith("pyzed.")]:
-        del sys.modules[name]
-
-
-@pytest.fixture(params=["5.4", "4.2.2"])
-def sl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The pyzed double emulating one SDK version, importable here and in spawned children."""
-    monkeypatch.syspath_prepend(str(FAKES))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(FAKES), os.environ.get("PYTHONPATH")])))
-    monkeypatch.setenv("PYZED_FAKE_DEVICES", "ZED2i:30001")
-    monkeypatch.setenv("PYZED_FAKE_SDK_VERSION", request.param)
-    _forget_pyzed()
-    import pyzed.sl as fake_sl
-
-    assert Path(fake_sl.__file__).is_relative_to(FAKES), "the test double must be the pyzed found"
-    fake_sl.WORLD.reset("ZED2i:30001")
-    yield fake_sl
-    _forget_pyzed()
 
 
 def schemas() -> list[Schema]:
