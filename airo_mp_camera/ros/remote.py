@@ -106,16 +106,11 @@ class RemoteBridgeProcess:
     def start(self) -> None:
         """Starts the child (its output goes to the parent's stdout and stderr)."""
         with self._lock:
-            handle, path = tempfile.mkstemp(prefix="airo_mp_camera_remote_", suffix=".yaml")
-            with os.fdopen(handle, "w") as params:
-                json.dump({"/**": {"ros__parameters": self.parameters}}, params)  # JSON is YAML
-            self._params_file = path
+            parameters = json.dumps({"/**": {"ros__parameters": self.parameters}})  # JSON is YAML
+            path = self._params_file = _temporary_file(".yaml", parameters)
             profile = self.fastdds_profile
             if self.paced_profile is not None:
-                handle, profile = tempfile.mkstemp(prefix="airo_mp_camera_remote_", suffix=".xml")
-                with os.fdopen(handle, "w") as xml:
-                    xml.write(self.paced_profile)
-                self._profile_file = profile
+                profile = self._profile_file = _temporary_file(".xml", self.paced_profile)
             env = with_profile(os.environ, profile)  # Fast DDS 2.x reads FASTRTPS_DEFAULT_PROFILES_FILE
             if self.paced_profile is not None:
                 env.update(PUBLICATION_MODE_ENV)
@@ -145,7 +140,7 @@ class RemoteBridgeProcess:
         if process is None or process.poll() is None:
             return None
         code = process.returncode
-        self._remove_params_file()
+        self._remove_temporary_files()
         if code == 2:  # bad parameters: restarting cannot help
             self.error = "remote bridge exited: invalid parameters (see its log)"
             self.process = None
@@ -174,9 +169,9 @@ class RemoteBridgeProcess:
                         logger.warning("remote bridge (pid %d) did not stop after signal %d", process.pid, sig)
                     except ProcessLookupError:
                         break
-            self._remove_params_file()
+            self._remove_temporary_files()
 
-    def _remove_params_file(self) -> None:
+    def _remove_temporary_files(self) -> None:
         for path in (self._params_file, self._profile_file):
             if path is not None:
                 try:
@@ -184,6 +179,14 @@ class RemoteBridgeProcess:
                 except FileNotFoundError:
                     pass
         self._params_file = self._profile_file = None
+
+
+def _temporary_file(suffix: str, text: str) -> str:
+    """A new file in the temporary directory holding `text` (the child's parameters or profile); its path."""
+    handle, path = tempfile.mkstemp(prefix="airo_mp_camera_remote_", suffix=suffix)
+    with os.fdopen(handle, "w") as file:
+        file.write(text)
+    return path
 
 
 def die_with_parent() -> None:
