@@ -1,9 +1,19 @@
 """The peer: airo-camera-toolkit's multiprocess RGB-D publisher and receiver, on the same synthetic camera.
 
 Runs inside `.venv-peers` (made by `make bench-peers`: Python 3.11 with airo-camera-toolkit from PyPI), as
-`.venv-peers/bin/python -m benchmarks.peer --seconds 10 [--pointcloud]`, from the repository root so that
-`airo_mp_camera` (for SyntheticCamera and the watermarks) imports from the checkout. `benchmarks.run` starts it
-as a subprocess and reads the JSON line it prints.
+`.venv-peers/bin/python -m benchmarks.peer --seconds 10 [--pointcloud] [--camera zed-model]`, from the repository
+root so that `airo_mp_camera` (for the synthetic cameras and the watermarks) imports from the checkout.
+`benchmarks.run` starts it as a subprocess and reads the JSON line it prints.
+
+The camera it hosts (`--camera`):
+- `synthetic` (default): `SyntheticCamera`, whose `retrieve_*` return its arrays at no cost: the toolkit's
+  publisher then makes the only copy of the frame;
+- `zed-model`: the camera of the in-place section (benchmarks/inplace.py), `InPlaceSyntheticCamera` with
+  `in_place=False` and realistic depth: like a ZED, each `retrieve_*` first copies the stream from "device"
+  memory into the camera's own host buffer (BGRA images, float32 depth) and returns a view of it (RGB as the
+  view `bgra[..., 2::-1]`). The toolkit's own ZED class then converts each BGRA image to a new RGB array
+  with `cv2.cvtColor`, and so does this peer; its publisher copies RGB, depth and the depth image into its
+  shared memory. This is the toolkit as a ZED user runs it, on the same camera as ours in place.
 
 Measured exactly as for our receivers: after the toolkit receiver's `grab_images()` returns, `time.time()`
 minus the frame's timestamp (the toolkit publisher stamps `time.time()` right after the camera's grab, the
@@ -33,6 +43,7 @@ from airo_typing import PointCloud as ToolkitPointCloud
 
 from airo_mp_camera import SyntheticCamera
 from airo_mp_camera.cameras import watermark
+from airo_mp_camera.cameras.synthetic_in_place import InPlaceSyntheticCamera
 from benchmarks.processes import CpuMeter
 from benchmarks.stats import delivery, percentiles, self_cpu_seconds
 
@@ -41,11 +52,28 @@ FPS = 30.0
 SHM_DIR = "/dev/shm"
 
 
-class ToolkitSyntheticCamera(RGBDCamera):
-    """Our synthetic camera behind the toolkit's camera base class (its publisher accepts only those)."""
+CAMERAS = ("synthetic", "zed-model")
 
-    def __init__(self, resolution: tuple[int, int], fps: float) -> None:
-        self._camera = SyntheticCamera(resolution=resolution, fps=fps)
+
+class ToolkitSyntheticCamera(RGBDCamera):
+    """One of our synthetic cameras behind the toolkit's camera base class (its publisher accepts only those).
+
+    With `camera="zed-model"` it retrieves as the toolkit's own ZED class does (airo_camera_toolkit
+    cameras/zed/zed.py): each image is retrieved into the camera's BGRA buffer (the device copy) and converted
+    to a new RGB array with `cv2.cvtColor(..., COLOR_BGRA2RGB)`; the depth map is the camera's buffer itself.
+    """
+
+    def __init__(self, resolution: tuple[int, int], fps: float, camera: str = "synthetic") -> None:
+        self._zed_model: InPlaceSyntheticCamera | None = None
+        if camera == "zed-model":
+            self._zed_model = InPlaceSyntheticCamera(
+                resolution=resolution, fps=fps, depth_model="realistic", in_place=False
+            )
+            self._camera: SyntheticCamera = self._zed_model
+        elif camera == "synthetic":
+            self._camera = SyntheticCamera(resolution=resolution, fps=fps)
+        else:
+            raise ValueError(f"camera must be one of {CAMERAS}, got {camera!r}")
 
     @property
     def resolution(self) -> tuple[int, int]:
@@ -61,17 +89,27 @@ class ToolkitSyntheticCamera(RGBDCamera):
     def grab_images(self) -> None:
         self._camera.grab_images()
 
+    def _rgb_of(self, stream: str) -> np.ndarray | None:
+        """As the toolkit's ZED: the stream's BGRA buffer converted to a new RGB array (None: not the ZED model)."""
+        if self._zed_model is None:
+            return None
+        import cv2  # the toolkit's own dependency (opencv-contrib-python in .venv-peers)
+
+        return np.asarray(cv2.cvtColor(self._zed_model.retrieve_bgra(stream), cv2.COLOR_BGRA2RGB))
+
     def retrieve_rgb_image(self) -> np.ndarray:
-        return self._camera.retrieve_rgb_image()
+        return self.retrieve_rgb_image_as_int().astype(np.float32) / 255.0
 
     def retrieve_rgb_image_as_int(self) -> np.ndarray:
-        return self._camera.retrieve_rgb_image_as_int()
+        rgb = self._rgb_of("rgb")
+        return self._camera.retrieve_rgb_image_as_int() if rgb is None else rgb
 
     def retrieve_depth_map(self) -> np.ndarray:
         return self._camera.retrieve_depth_map()
 
     def retrieve_depth_image(self) -> np.ndarray:
-        return self._camera.retrieve_depth_image()
+        image = self._rgb_of("depth_image")
+        return self._camera.retrieve_depth_image() if image is None else image
 
     def retrieve_colored_point_cloud(self) -> ToolkitPointCloud:
         cloud = self._camera.retrieve_colored_point_cloud()
@@ -144,14 +182,17 @@ def _get(results: Any, kind: str, timeout: float) -> Any:
     return payload
 
 
-def run(seconds: float, pointcloud: bool, n_receivers: int = 1) -> dict[str, Any]:
-    """One toolkit publisher process and `n_receivers` receiver processes, all spawned; cleaned up on every path."""
+def run(seconds: float, pointcloud: bool, n_receivers: int = 1, camera: str = "synthetic") -> dict[str, Any]:
+    """One toolkit publisher process and `n_receivers` receiver processes, all spawned; cleaned up on every path.
+
+    `camera`: which camera the publisher hosts (see the module).
+    """
     multiprocessing.set_start_method("spawn", force=True)  # the toolkit publisher uses the default context
     spawn = multiprocessing.get_context("spawn")
     namespace = f"peer_{uuid.uuid4().hex[:8]}"
     publisher = MultiprocessRGBDPublisher(
         ToolkitSyntheticCamera,
-        {"resolution": RESOLUTION_1080P, "fps": FPS},
+        {"resolution": RESOLUTION_1080P, "fps": FPS, "camera": camera},
         namespace,
         enable_pointcloud=pointcloud,
     )
@@ -175,6 +216,7 @@ def run(seconds: float, pointcloud: bool, n_receivers: int = 1) -> dict[str, Any
         reports = [_get(results, "result", seconds + 30.0) for _ in workers]
         publisher_cpu = meter.stop().get("publisher")
         return {
+            "camera": camera,
             "latency_ms": reports[0]["latency_ms"],
             "latency_after_copy_ms": reports[0]["latency_after_copy_ms"],
             "delivered_ratio": min(report["ratio"] for report in reports),
@@ -210,12 +252,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--pointcloud", action="store_true")
     parser.add_argument("--receivers", type=int, default=1)
+    parser.add_argument("--camera", choices=CAMERAS, default="synthetic", help="the camera hosted (see above)")
     args = parser.parse_args()
     import importlib.metadata
 
     report: dict[str, Any] = {"toolkit_version": importlib.metadata.version("airo-camera-toolkit")}
     try:
-        report.update(run(args.seconds, args.pointcloud, args.receivers))
+        report.update(run(args.seconds, args.pointcloud, args.receivers, args.camera))
     except BaseException as error:
         report["error"] = f"{type(error).__name__}: {error}"
     print(json.dumps(report), flush=True)

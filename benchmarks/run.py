@@ -34,9 +34,11 @@ _ONLY: set[str] = set()  # --only: the sections to run (empty: all)
 
 
 # ---------------------------------------------------------------------------------------------- sections
-def run_peer(seconds: float, pointcloud: bool, module: str = "benchmarks.peer") -> dict[str, Any]:
+def run_peer(
+    seconds: float, pointcloud: bool, module: str = "benchmarks.peer", camera: str | None = None
+) -> dict[str, Any]:
     """A peer (`module`: the toolkit, or a transport peer) in its own venv, as one subprocess (its publisher and
-    receiver are its children)."""
+    receiver are its children); `camera`: the toolkit peer's `--camera` (see benchmarks/peer.py)."""
     if not os.path.exists(PEER_PYTHON):
         return {
             "skipped": "no .venv-peers: run `make bench-peers` first"
@@ -46,6 +48,8 @@ def run_peer(seconds: float, pointcloud: bool, module: str = "benchmarks.peer") 
     command = [PEER_PYTHON, "-m", module, "--seconds", str(seconds)]
     if pointcloud:
         command.append("--pointcloud")
+    if camera is not None:
+        command += ["--camera", camera]
     with ProcessGroup() as group:
         process = group.popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out, err = process.communicate(timeout=seconds + 180)
@@ -484,6 +488,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             _section(sections, "native", lambda: latency.run(seconds, args.quick))
             _section(sections, "inplace", lambda: inplace.run(seconds))
+            _section(sections, inplace.PEER_SECTION, lambda: run_peer(seconds, False, camera="zed-model"))
             _section(sections, "rclpy", lambda: rclpy_baseline.run(seconds))
             _section(sections, "control_loop", lambda: control_loop.run(seconds, args.quick))
             _section(sections, "peer_rgbd", lambda: run_peer(seconds, pointcloud=False))

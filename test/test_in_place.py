@@ -270,6 +270,20 @@ def test_watermarks_of_strided_views_are_read_as_they_were_stamped() -> None:
     assert not watermark.matches(bgra, 2**40 + 7)  # the BGRA bytes themselves are in another order
 
 
+def test_the_copying_camera_hands_out_its_bgra_buffers_of_which_retrieves_are_rgb_views() -> None:
+    camera = InPlaceSyntheticCamera(resolution=(32, 24), fps=100.0, in_place=False)
+    camera.grab_images()
+    copies = camera.device_copies
+    for stream, rgb in (("rgb", camera.retrieve_rgb_image_as_int()), ("depth_image", camera.retrieve_depth_image())):
+        bgra = camera.retrieve_bgra(stream)
+        assert bgra.shape == (24, 32, 4) and np.all(bgra[..., 3] == 255)
+        assert np.shares_memory(bgra, rgb) and np.array_equal(bgra[..., 2::-1], rgb)
+        assert watermark.matches(np.ascontiguousarray(bgra[..., 2::-1]), 1)
+    assert camera.device_copies == copies + 2, "one device copy per stream and frame, however often it is read"
+    with pytest.raises(ValueError, match="depth"):
+        camera.retrieve_bgra("depth")
+
+
 def test_the_converting_copy_equals_numpys_for_every_camera_layout_view() -> None:
     from airo_mp_camera.pipeline.pixel_copy import copy_array
 

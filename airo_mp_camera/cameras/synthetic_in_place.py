@@ -150,6 +150,15 @@ class InPlaceSyntheticCamera(SyntheticCamera):
             self._host_frame[name] = self._frame_id
         return host
 
+    def retrieve_bgra(self, name: str = "rgb") -> np.ndarray:
+        """The HxWx4 BGRA host buffer of an image stream ("rgb", "stereo", "depth_image"), as a ZED's Mat holds it.
+
+        What `get_data()` of a ZED's image Mat gives; the `retrieve_*` methods below return RGB views of it.
+        """
+        if name not in self._device_images:
+            raise ValueError(f"no BGRA image stream {name!r}; one of {sorted(self._device_images)}")
+        return self._retrieve(name)
+
     # ------------------------------------------------------------------------------ camera interface
     def retrieve_rgb_image_as_int(self, view: str = LEFT_RGB) -> np.ndarray:
         """HxWx3 uint8 RGB view of the frame's BGRA image (copied to the host on first call per frame)."""
