@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     if zed is None:
         from benchmarks.run import run_peer
 
-        sections[PEER_SECTION] = run_peer(2 * args.seconds, False, camera="zed-model")
+        sections[PEER_SECTION] = run_peer(args.seconds, False, camera="zed-model")  # as benchmarks/run.py
     f = figures(sections)
     if zed is not None:
         print("a real ZED stamps no watermarks: its 'torn' counts are every frame, not torn frames")

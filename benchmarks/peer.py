@@ -33,6 +33,7 @@ import time
 import uuid
 from typing import Any
 
+import cv2  # the toolkit's own dependency (opencv-contrib-python in .venv-peers)
 import numpy as np
 from airo_camera_toolkit.cameras.multiprocess.multiprocess_rgbd_camera import (
     MultiprocessRGBDPublisher,
@@ -64,12 +65,10 @@ class ToolkitSyntheticCamera(RGBDCamera):
     """
 
     def __init__(self, resolution: tuple[int, int], fps: float, camera: str = "synthetic") -> None:
-        self._zed_model: InPlaceSyntheticCamera | None = None
         if camera == "zed-model":
-            self._zed_model = InPlaceSyntheticCamera(
+            self._camera: SyntheticCamera = InPlaceSyntheticCamera(
                 resolution=resolution, fps=fps, depth_model="realistic", in_place=False
             )
-            self._camera: SyntheticCamera = self._zed_model
         elif camera == "synthetic":
             self._camera = SyntheticCamera(resolution=resolution, fps=fps)
         else:
@@ -91,14 +90,12 @@ class ToolkitSyntheticCamera(RGBDCamera):
 
     def _rgb_of(self, stream: str) -> np.ndarray | None:
         """As the toolkit's ZED: the stream's BGRA buffer converted to a new RGB array (None: not the ZED model)."""
-        if self._zed_model is None:
+        if not isinstance(self._camera, InPlaceSyntheticCamera):
             return None
-        import cv2  # the toolkit's own dependency (opencv-contrib-python in .venv-peers)
-
-        return np.asarray(cv2.cvtColor(self._zed_model.retrieve_bgra(stream), cv2.COLOR_BGRA2RGB))
+        return np.asarray(cv2.cvtColor(self._camera.retrieve_bgra(stream), cv2.COLOR_BGRA2RGB))
 
     def retrieve_rgb_image(self) -> np.ndarray:
-        return self.retrieve_rgb_image_as_int().astype(np.float32) / 255.0
+        return self._camera.retrieve_rgb_image()
 
     def retrieve_rgb_image_as_int(self) -> np.ndarray:
         rgb = self._rgb_of("rgb")
