@@ -37,6 +37,7 @@ from airo_mp_camera.launch_support import (
     rviz_config,
     shutdown_when_camera_exits,
 )
+from airo_mp_camera.ros.discovery import discovery_environment
 from airo_mp_camera.ros.fastdds_profiles import profile_environment
 
 SHARE = get_package_share_directory("airo_mp_camera")
@@ -119,7 +120,7 @@ def _camera(context: LaunchContext) -> list:
     # stays on this host, so no remote subscriber can slow its writers (see the README, "From another machine").
     host_only = {
         **profile_environment(os.path.join(SHARE, "config", "fastdds_host_only.xml")),
-        "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
+        **discovery_environment("LOCALHOST"),  # Humble: ROS_LOCALHOST_ONLY=1
     }
     profile = args["fastdds_profile"] or os.path.join(SHARE, "config", "fastdds_large_data.xml")
     camera = Node(

@@ -13,7 +13,12 @@ pytest.importorskip("rclpy", reason="rclpy is not installed (make venv installs 
 from rclpy.serialization import serialize_message  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
-from airo_mp_camera.ros.messages import ImageBuilder, PointCloudBuilder, message_backed_array  # noqa: E402
+from airo_mp_camera.ros.messages import (  # noqa: E402
+    ImageBuilder,
+    PointCloudBuilder,
+    message_backed_array,
+    storage_of,
+)
 
 typesys = pytest.importorskip("rosbags.typesys", reason="rosbags is not installed (make venv installs it)")
 TYPESTORE = typesys.get_typestore(typesys.Stores.ROS2_KILTED)
@@ -97,6 +102,7 @@ def test_xyz_only_full_cloud_takes_the_receivers_storage_without_a_copy() -> Non
     points = message_backed_array((HEIGHT * WIDTH, 3), np.dtype(np.float32))
     points[...] = grid()[0]
     message = PointCloudBuilder(xyz_only=True).build(points, grid()[1], Header(), (HEIGHT, WIDTH))
+    assert message.data is storage_of(points)
     assert np.shares_memory(np.frombuffer(message.data, np.uint8), points)
     _, decoded = read_back(message)
     np.testing.assert_array_equal(decoded["z"].reshape(-1), points[:, 2])
@@ -130,4 +136,5 @@ def test_image_builder_takes_the_receivers_storage_without_a_copy() -> None:
     pixels = message_backed_array((4, 6, 3), np.dtype(np.uint8))
     pixels[...] = 7
     message = ImageBuilder().build(pixels, Header())
+    assert message.data is storage_of(pixels)  # the very buffer, on Humble's rosidl_python and on Jazzy's/Kilted's
     assert np.shares_memory(np.frombuffer(message.data, np.uint8), pixels)

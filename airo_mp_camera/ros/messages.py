@@ -1,17 +1,18 @@
 """sensor_msgs messages built straight from a receiver's frame, with no per-pixel Python work.
 
-rclpy stores an `array.array('B')` given to a message's `data` as it is (for a message made with
-`check_fields=True`; otherwise its setter copies it), and converts the message to its
-C form synchronously inside `publish()`. So the bridge's receiver copies each frame out of shared memory
-into arrays that are views of `array.array` storage (`message_backed_array`), and an image message
-takes that storage as its data: the one copy out of shared memory is the message. Depth in millimetres,
+rclpy stores an `array.array('B')` given to a message's `data` as it is, and converts the message to its C form
+synchronously inside `publish()`. Which messages keep it depends on the distro's rosidl_python: from 0.18 (Iron,
+Jazzy, Kilted) only a message made with `check_fields=True` (else the setter copies), in 0.14 (Humble, whose
+constructor refuses that argument) every message (`zero_copy_message`). So the bridge's receiver copies each
+frame out of shared memory into arrays that are views of `array.array` storage (`message_backed_array`), and an
+image message takes that storage as its data: the one copy out of shared memory is the message. Depth in millimetres,
 point clouds and compressed images need a conversion; each writes into storage kept per stream.
 """
 
 from __future__ import annotations
 
 import array
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from builtin_interfaces.msg import Time
@@ -20,6 +21,7 @@ from std_msgs.msg import Header
 
 POINT_STEP = 16  # x, y, z, rgb as float32
 XYZ_POINT_STEP = 12  # x, y, z as float32
+MessageT = TypeVar("MessageT")
 ENCODINGS = {(np.dtype(np.uint8), 3): "rgb8", (np.dtype(np.float32), 1): "32FC1", (np.dtype(np.uint16), 1): "16UC1"}
 
 
@@ -53,6 +55,17 @@ def header(seconds: float, frame_id: str) -> Header:
     return Header(stamp=stamp(seconds), frame_id=frame_id)
 
 
+def zero_copy_message(message_type: type[MessageT]) -> MessageT:
+    """A message whose array fields keep an `array.array` they are given as it is, on every distro.
+
+    rosidl_python 0.18 and later (Iron on) keep it only where the message checks its fields (`check_fields=True`,
+    a `_check_fields` slot); Humble's 0.14 has no such argument (its constructor asserts on it) and always keeps it.
+    """
+    if "_check_fields" in getattr(message_type, "__slots__", ()):
+        return message_type(check_fields=True)  # type: ignore[call-arg]
+    return message_type()
+
+
 class _Storage:
     """One reusable `array.array` per stream, resized only when the frame size changes."""
 
@@ -70,7 +83,7 @@ class ImageBuilder:
 
     def __init__(self) -> None:
         self._storage = _Storage()
-        self.message = Image(check_fields=True)  # else rclpy copies an array.array given as data
+        self.message = zero_copy_message(Image)
 
     def build(self, pixels: np.ndarray, frame_header: Header, encoding: str | None = None) -> Image:
         height, width = pixels.shape[:2]
@@ -154,7 +167,7 @@ class PointCloudBuilder:
         self._storage = _Storage()
         self.xyz_only = xyz_only
         self.point_step = XYZ_POINT_STEP if xyz_only else POINT_STEP
-        self.message = PointCloud2(check_fields=True)  # else rclpy copies an array.array given as data
+        self.message = zero_copy_message(PointCloud2)
         self.message.fields = self.XYZ_FIELDS if xyz_only else self.FIELDS
         self.message.is_bigendian = False
         self.message.point_step = self.point_step

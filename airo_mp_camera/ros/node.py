@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -28,7 +27,8 @@ from airo_mp_camera.pipeline.stopping import stop_on_signals
 from airo_mp_camera.ros.bridge import STREAM_SCHEMAS, Bridge
 from airo_mp_camera.ros.consumers import ConsumerControl
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
-from airo_mp_camera.ros.fastdds_profiles import profile_from_environment
+from airo_mp_camera.ros.discovery import discovery_environment, is_host_only
+from airo_mp_camera.ros.fastdds_profiles import profile_from_environment, profile_variable
 from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
 from airo_mp_camera.ros.hosted_camera import HostedCameraPublisher
 from airo_mp_camera.ros.link_pacing import paced_profile, remote_topics
@@ -210,13 +210,13 @@ class CameraBridgeNode(Node):
         parameters = {spec.name: spec.check(values[spec.name]) for spec in BRIDGE_SPECS + REMOTE_SPECS}
         parameters["namespace"] = self.bridge_config.namespace
         parameters["camera_name"] = self.bridge_config.camera_name
-        if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE", "") != "LOCALHOST":
+        if not is_host_only():
+            local = " and ".join(f"{name}={value}" for name, value in discovery_environment("LOCALHOST").items())
             self.get_logger().warning(
                 "remote.enable is true but this node's own topics are visible to other machines "
-                "(ROS_AUTOMATIC_DISCOVERY_RANGE is not LOCALHOST): a remote subscriber of them shares their writers "
-                "with the local subscribers and can slow them. Run this node with ROS_AUTOMATIC_DISCOVERY_RANGE="
-                "LOCALHOST and FASTDDS_DEFAULT_PROFILES_FILE=config/fastdds_host_only.xml (the launch files' "
-                "remote:=true does)."
+                f"(not {local}): a remote subscriber of them shares their writers with the local subscribers and "
+                f"can slow them. Run this node with {local} and {profile_variable()}=config/fastdds_host_only.xml "
+                "(the launch files' remote:=true does)."
             )
         profile = remote_profile(str(remote_values["remote.transport"]), str(remote_values["remote.fastdds_profile"]))
         for warning in socket_buffer_warnings(profile):

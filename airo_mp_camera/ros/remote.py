@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from airo_mp_camera.ros.discovery import with_discovery_range
 from airo_mp_camera.ros.fastdds_profiles import versioned_profile, with_profile
 from airo_mp_camera.ros.link_pacing import PUBLICATION_MODE_ENV
 
@@ -70,7 +71,7 @@ class RemoteBridgeProcess:
         parameters: the child's parameter values (bridge and remote.* parameters; remote.enable is set here).
         namespace: the ROS namespace of the child's node (the camera node's fully qualified name).
         fastdds_profile: the child's Fast DDS profile file (FASTDDS_DEFAULT_PROFILES_FILE; 2.x: FASTRTPS_...).
-        discovery_range: ROS_AUTOMATIC_DISCOVERY_RANGE of the child ("SYSTEM_DEFAULT": leave it unset).
+        discovery_range: the child's discovery range (`with_discovery_range`; SYSTEM_DEFAULT: the distro's).
         paced_profile: the XML text of a profile to give the child instead of `fastdds_profile` (written to a
             file of its own while the child runs, with rmw_fastrtps told to apply its publication mode: see
             ros/link_pacing.py); None: `fastdds_profile` as it is.
@@ -114,10 +115,7 @@ class RemoteBridgeProcess:
             env = with_profile(os.environ, profile)  # Fast DDS 2.x reads FASTRTPS_DEFAULT_PROFILES_FILE
             if self.paced_profile is not None:
                 env.update(PUBLICATION_MODE_ENV)
-            if self.discovery_range == "SYSTEM_DEFAULT":
-                env.pop("ROS_AUTOMATIC_DISCOVERY_RANGE", None)
-            else:
-                env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = self.discovery_range
+            env = with_discovery_range(env, self.discovery_range)  # Humble: ROS_LOCALHOST_ONLY
             env[PARENT_PID_ENV] = str(os.getpid())
             args = [
                 sys.executable,
