@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN := tools/isolated
 
-.PHONY: venv demo test lint bench bench-quick bench-peers bench-remote soak clean test-compat
+.PHONY: venv demo test lint bench bench-quick bench-peers bench-remote soak clean test-compat test-humble
 
 $(STAMP): requirements.txt constraints.txt setup.py setup.cfg airo_mp_camera/codecs/_rvl.c
 	command -v ffmpeg >/dev/null || [ "$$(id -u)" != 0 ] || \
@@ -33,12 +33,10 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check airo_mp_camera test benchmarks examples launch tools
 	$(PY) -m mypy airo_mp_camera
 
-# The suite on the Pythons and numpys of ROS 2 Humble (3.10, numpy 1.21.5) and Jazzy/Kilted (3.12, numpy 1.26.4),
-# each in its own venv from pyenv's interpreters, with ROS 2 Jazzy's wheels (rclpy 7.1.6, Fast DDS 2.14): the ROS tests run.
+# The suite on Jazzy's Python and numpy (3.12, numpy 1.26.4) with ROS 2 Jazzy's own wheels (rclpy 7.1.6, Fast DDS 2.14),
+# in a venv from pyenv's 3.12.1: the ROS tests run there too.
 pyenv_python = $(or $(shell pyenv prefix $(1) 2>/dev/null),$(HOME)/.pyenv/versions/$(1))/bin/python$(2)
-COMPAT_VENVS := .venv-py310 .venv-py312
-.venv-py310/.installed: PYTHON_COMPAT = $(call pyenv_python,3.10.13,3.10)
-.venv-py310/.installed: CONSTRAINTS_COMPAT = constraints-py310.txt
+COMPAT_VENVS := .venv-py312
 .venv-py312/.installed: PYTHON_COMPAT = $(call pyenv_python,3.12.1,3.12)
 .venv-py312/.installed: CONSTRAINTS_COMPAT = constraints-py312.txt
 .venv-py%/.installed: requirements-compat.txt constraints-py%.txt setup.py setup.cfg airo_mp_camera/codecs/_rvl.c
@@ -55,6 +53,13 @@ test-compat: $(addsuffix /.installed,$(COMPAT_VENVS))
 		echo "== $$venv: $$($$venv/bin/python -c 'import sys, numpy; print(sys.version.split()[0], "numpy", numpy.__version__)')"; \
 		VIRTUAL_ENV=$(CURDIR)/$$venv $(RUN) $$venv/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) || status=1; \
 	done; exit $$status
+
+# The suite on ROS 2 Humble itself (../shared/ros-humble: rclpy 3.3.15, Fast DDS 2.6.12, launch 1.0.7, rosbag2,
+# image_transport, cv_bridge, rviz2), Python 3.10 and numpy 1.21.5; tools/humble sets it all up outside the clone
+# (the tree in a cache, .venv-humble, a colcon build in build/humble). The launch tests run here with the real
+# `ros2 launch` and launch_testing.
+test-humble:
+	tools/humble python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # Benchmarks (benchmarks/run.py): the full set writes benchmarks/results.json (a few minutes); quick is under a minute.
 bench: $(STAMP)
@@ -86,4 +91,4 @@ soak: $(STAMP)
 	$(RUN) $(PY) tools/soak.py $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) $(COMPAT_VENVS) build install log *.egg-info
+	rm -rf $(VENV) $(COMPAT_VENVS) .venv-humble build install log *.egg-info

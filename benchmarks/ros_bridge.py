@@ -238,13 +238,19 @@ def run(seconds: float) -> dict[str, Any]:
         results["publisher_rate_ratio_loaded"] = round(loaded["native"]["publisher_rate_hz"] / idle_rate, 3)
         return results
 
+    results = _hosted(seconds, False, rgbd)
+    results["rgb_only_camera"] = run_rgb_only(seconds)
+    return results
+
+
+def run_rgb_only(seconds: float) -> dict[str, Any]:
+    """An RGB-only camera_node (depth and cloud off) with one rgb subscriber: what plain rclpy's baseline sends."""
+
     def rgb_only(group: ProcessGroup, namespace: str, ring: Any, node_pids: dict[str, int]) -> dict[str, Any]:
         phase = _phase(group, namespace, ring, node_pids, {"rgb": RGB_TOPIC}, 1, seconds, depth=False)
         return {"rgb": phase["rgb"], "cpu_percent": phase["native"]["cpu_percent"]}
 
-    results = _hosted(seconds, False, rgbd)
-    results["rgb_only_camera"] = _hosted(seconds, True, rgb_only)
-    return results
+    return _hosted(seconds, True, rgb_only)
 
 
 def main() -> None:

@@ -24,7 +24,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import control_loop, inplace, latency, multi_camera, rclpy_baseline, ros_bridge, transport_peer
+from benchmarks import (
+    control_loop,
+    humble,
+    inplace,
+    latency,
+    multi_camera,
+    rclpy_baseline,
+    ros_bridge,
+    transport_peer,
+)
 from benchmarks.processes import ProcessGroup, terminate_as_interrupt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -143,6 +152,7 @@ def figures(sections: dict[str, Any]) -> dict[str, Any]:
         "ros_rgb_delivered_ratio": _get(ros, "rgb", "ratio"),
         "ros_rgb_only_camera_1080p_p50_ms": _get(ros, "rgb_only_camera", "rgb", "latency_ms", "p50"),
         "ros_rgb_only_camera_delivered_ratio": _get(ros, "rgb_only_camera", "rgb", "ratio"),
+        **humble_figures(sections.get("humble", {})),
         "ros_points_1080p_p50_ms": _get(ros, "points", "latency_ms", "p50"),
         "ros_points_delivered_ratio": _get(ros, "points", "ratio"),
         "peer_rgbd_1080p_p50_ms": _get(peer, "latency_ms", "p50"),
@@ -175,6 +185,18 @@ def figures(sections: dict[str, Any]) -> dict[str, Any]:
         **transport_peer.figures(sections, _get),
     }
     return values
+
+
+def humble_figures(section: dict[str, Any]) -> dict[str, Any]:
+    """The ROS rows measured on ROS 2 Humble itself (benchmarks/humble.py)."""
+    return {
+        "humble_rclpy_rgb_1080p_p50_ms": _get(section, "rclpy", "latency_ms", "p50"),
+        "humble_rclpy_rgb_1080p_p99_ms": _get(section, "rclpy", "latency_ms", "p99"),
+        "humble_rclpy_delivered_ratio": _get(section, "rclpy", "delivered_ratio"),
+        "humble_ros_rgb_only_camera_1080p_p50_ms": _get(section, "rgb_only_camera", "rgb", "latency_ms", "p50"),
+        "humble_ros_rgb_only_camera_1080p_p99_ms": _get(section, "rgb_only_camera", "rgb", "latency_ms", "p99"),
+        "humble_ros_rgb_only_camera_delivered_ratio": _get(section, "rgb_only_camera", "rgb", "ratio"),
+    }
 
 
 def borrow_figures(sections: dict[str, Any]) -> dict[str, Any]:
@@ -260,6 +282,12 @@ def targets(f: dict[str, Any]) -> list[dict[str, Any]]:
             _ratio(f["ros_rgb_only_camera_1080p_p50_ms"], f["rclpy_rgb_1080p_p50_ms"]),
             1.3,
             "camera_node with depth and cloud off / plain rclpy (information)",
+        ),
+        at_most(
+            "Humble: ros rgb p50 / rclpy p50 (RGB-only camera)",
+            _ratio(f["humble_ros_rgb_only_camera_1080p_p50_ms"], f["humble_rclpy_rgb_1080p_p50_ms"]),
+            1.3,
+            "both on ROS 2 Humble itself (rclpy 3.3, Fast DDS 2.6)",
         ),
         at_least(
             "publisher rate loaded / idle", f["publisher_rate_ratio_loaded"], 0.95, "4 rx, bridge, recorder, rerun"
@@ -421,6 +449,20 @@ def print_report(f: dict[str, Any], lines: list[dict[str, Any]], sections: dict[
             None,
         ),
         ("camera_node: /camera/points", f["ros_points_1080p_p50_ms"], None, f["ros_points_delivered_ratio"], None),
+        (
+            "Humble: plain rclpy 1080p rgb8 Image",
+            f["humble_rclpy_rgb_1080p_p50_ms"],
+            f["humble_rclpy_rgb_1080p_p99_ms"],
+            f["humble_rclpy_delivered_ratio"],
+            None,
+        ),
+        (
+            "Humble: camera_node, RGB only",
+            f["humble_ros_rgb_only_camera_1080p_p50_ms"],
+            f["humble_ros_rgb_only_camera_1080p_p99_ms"],
+            f["humble_ros_rgb_only_camera_delivered_ratio"],
+            None,
+        ),
         *transport_peer.rows(f),
     ]
     print()
@@ -498,9 +540,11 @@ def main(argv: list[str] | None = None) -> None:
             if args.quick:
                 sections["peer_rgbd_pc"] = {"skipped": "not in --quick"}
                 sections["ros_bridge"] = {"skipped": "not in --quick"}
+                sections["humble"] = {"skipped": "not in --quick"}
             else:
                 _section(sections, "peer_rgbd_pc", lambda: run_peer(seconds, pointcloud=True))
                 _section(sections, "ros_bridge", lambda: ros_bridge.run(seconds))
+                _section(sections, "humble", lambda: humble.run(seconds))
         except KeyboardInterrupt:
             print("\ninterrupted: every process was stopped; no report written", file=sys.stderr)
             raise SystemExit(130) from None
