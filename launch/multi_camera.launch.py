@@ -17,6 +17,15 @@ from __future__ import annotations
 
 import os
 
+try:  # what camera_node imports, checked before anything else needs it: one line saying what to install
+    import airo_mp_camera.ros.node  # noqa: F401
+except ModuleNotFoundError as missing:
+    raise SystemExit(
+        f"airo_mp_camera cannot start: the Python module '{missing.name}' is not installed; from your workspace, "
+        "install what the package needs: rosdep install --from-paths src -y --ignore-src && "
+        "python3 -m pip install -r src/airo_mp_camera/requirements-ros.txt (README: Install)"
+    ) from None
+
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchContext, LaunchDescription
 from launch.actions import IncludeLaunchDescription, OpaqueFunction
