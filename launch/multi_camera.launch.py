@@ -20,6 +20,8 @@ import os
 try:  # what camera_node imports, checked before anything else needs it: one line saying what to install
     import airo_mp_camera.ros.node  # noqa: F401
 except ModuleNotFoundError as missing:
+    if (missing.name or "airo_mp_camera").split(".")[0] == "airo_mp_camera":
+        raise  # the package itself is incomplete: no install command helps
     raise SystemExit(
         f"airo_mp_camera cannot start: the Python module '{missing.name}' is not installed; from your workspace, "
         "install what the package needs: rosdep install --from-paths src -y --ignore-src && "
