@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airo_mp_camera.ros.fastdds_profiles import profile_environment, versioned_profile
+from airo_mp_camera.ros.discovery import LOCALHOST_ONLY_VARIABLE, RANGE_VARIABLE, with_discovery_range
+from airo_mp_camera.ros.fastdds_profiles import PROFILE_VARIABLES, versioned_profile, with_profile
 from benchmarks.processes import terminate_as_interrupt
 from benchmarks.remote_slow_links import run_slow_links, slow_link_figure
 from benchmarks.two_hosts import Host, TwoHosts, missing_requirements, namespaces_gone
@@ -38,43 +39,34 @@ BIN = Path(sys.executable).parent
 CAMERA = "camera"
 REMOTE = f"/{CAMERA}/remote"
 LOG = ROOT / "build" / "bench-remote.log"
-STOCK_UNSET = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTDDS_BUILTIN_TRANSPORTS", "ROS_AUTOMATIC_DISCOVERY_RANGE")
+STOCK_UNSET = (*PROFILE_VARIABLES, "FASTDDS_BUILTIN_TRANSPORTS", RANGE_VARIABLE, LOCALHOST_ONLY_VARIABLE)
 """What tools/isolated sets and a stock ROS install on the other machine does not have."""
+
+
+def python_path() -> str:
+    """This clone first, then the PYTHONPATH there is (a ROS install's, e.g. Humble's rclpy, comes that way)."""
+    return os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH", ""))))
+
+
+def _arranged(base: dict[str, str], profile: str, discovery_range: str) -> dict[str, str]:
+    """`base` with `profile` and `discovery_range`, each named as this distro reads it (Humble differs)."""
+    return with_discovery_range(with_profile(base, profile), discovery_range)
 
 
 def environments() -> dict[str, dict[str, str]]:
     """Per role: the camera node (host-only), local subscribers on A, and everything facing the network."""
-    base = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    base = dict(os.environ, PYTHONPATH=python_path(), PYTHONUNBUFFERED="1")
+    large_data = str(CONFIG / "fastdds_large_data.xml")
     return {
-        "node": dict(
-            base,
-            **profile_environment(str(CONFIG / "fastdds_host_only.xml")),
-            ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-        ),
-        "local": dict(
-            base,
-            **profile_environment(str(CONFIG / "fastdds_large_data.xml")),
-            ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-        ),
-        "network": dict(
-            base,
-            **profile_environment(versioned_profile(str(CONFIG / "fastdds_multi_host.xml"))),
-            ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
-        ),
+        "node": _arranged(base, str(CONFIG / "fastdds_host_only.xml"), "LOCALHOST"),
+        "local": _arranged(base, large_data, "LOCALHOST"),
+        "network": _arranged(base, versioned_profile(str(CONFIG / "fastdds_multi_host.xml")), "SUBNET"),
         # a stock ROS install on the other machine: no profile file, no transport settings, the default range
         "stock": {key: value for key, value in base.items() if key not in STOCK_UNSET},
         # a remote bridge started by hand with the profile camera_node gives its child (remote.transport udp)
-        "remote_udp": dict(
-            base,
-            FASTDDS_DEFAULT_PROFILES_FILE=str(CONFIG / "fastdds_remote_udp.xml"),
-            ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
-        ),
+        "remote_udp": _arranged(base, versioned_profile(str(CONFIG / "fastdds_remote_udp.xml")), "SUBNET"),
         # the package's single-host profile with discovery on the subnet: a node without remote:=true
-        "visible": dict(
-            base,
-            **profile_environment(str(CONFIG / "fastdds_large_data.xml")),
-            ROS_AUTOMATIC_DISCOVERY_RANGE="SUBNET",
-        ),
+        "visible": _arranged(base, large_data, "SUBNET"),
     }
 
 
@@ -83,7 +75,7 @@ def cyclone_environment(hosts: TwoHosts) -> dict[str, str]:
     from benchmarks.cyclone_reader import cyclone_config
 
     base = {key: value for key, value in os.environ.items() if key not in STOCK_UNSET}
-    return dict(base, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", CYCLONEDDS_URI=cyclone_config(hosts.link_b))
+    return dict(base, PYTHONPATH=python_path(), PYTHONUNBUFFERED="1", CYCLONEDDS_URI=cyclone_config(hosts.link_b))
 
 
 def ros_args(params: dict[str, object]) -> list[str]:

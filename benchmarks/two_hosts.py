@@ -91,7 +91,8 @@ class Host:
         self, command: Sequence[str], env: dict[str, str] | None = None, **kwargs: Any
     ) -> subprocess.Popen[bytes]:
         """Starts a process inside the host (stopped by `close()`)."""
-        process = subprocess.Popen(self.enter(command), env=env, stdin=subprocess.DEVNULL, **kwargs)
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+        process = subprocess.Popen(self.enter(command), env=env, **kwargs)
         self.processes.append(process)
         return process
 

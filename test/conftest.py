@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -62,6 +63,26 @@ def pytest_pycollect_makemodule(module_path, parent):  # type: ignore[no-untyped
         return (yield)
     except pytest.skip.Exception:
         return pytest.Module.from_parent(parent, path=module_path)
+
+
+@pytest.fixture(autouse=True)
+def package_logs_reach_caplog() -> Iterator[None]:
+    """The package's log records reach pytest's caplog, which listens at the root logger.
+
+    Humble's `launch` (imported by launch_testing's pytest plugin) makes every logger created after it a
+    LaunchLogger that does not propagate, the package's module loggers included, and lowers the root level to
+    INFO: during a test, loggers are plain ones again, those made before propagate, and the root logger has
+    Python's default level (launch's class and level are put back after it).
+    """
+    logger_class, root_level = logging.getLoggerClass(), logging.root.level
+    logging.setLoggerClass(logging.Logger)
+    logging.root.setLevel(logging.WARNING)
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.split(".", 1)[0] == "airo_mp_camera" and isinstance(logger, logging.Logger):
+            logger.propagate = True
+    yield
+    logging.setLoggerClass(logger_class)
+    logging.root.setLevel(root_level)
 
 
 @pytest.fixture(autouse=True)

@@ -21,6 +21,8 @@ from test_fastdds_segments import PARTICIPANT, segments_of
 from airo_mp_camera.ros.fastdds_profiles import (
     PROFILE_VARIABLES,
     fastdds_major_version,
+    fastdds_version,
+    has_builtin_large_data,
     versioned_profile,
     with_profile,
 )
@@ -59,6 +61,18 @@ class Participant:
                     found.append((address, int(port, 16), fields[3]))
         return found
 
+    def multicast_devices(self, group: str) -> set[str]:
+        """The interfaces on which this process's network namespace joined the multicast `group` (hex, as in
+        /proc/net/udp)."""
+        devices, device = set(), ""
+        with open(f"/proc/{self.pid}/net/igmp") as table:
+            for line in table.read().splitlines()[1:]:
+                if not line.startswith("\t"):
+                    device = line.split()[1]
+                elif line.split()[0] == group:
+                    devices.add(device)
+        return devices
+
     def fastdds_major(self) -> int:
         with open(f"/proc/{self.pid}/maps") as maps:
             libraries = maps.read()
@@ -81,6 +95,11 @@ def participant(processes: object, profile: str | None) -> Iterator[Participant]
     finally:
         process.kill()
         process.wait(10)
+
+
+def is_multicast(address: str) -> bool:
+    """Whether a /proc/net/udp address (hex of the address in network order, read little-endian) is 224.0.0.0/4."""
+    return 224 <= int(address, 16) & 0xFF <= 239
 
 
 def has_large_segment(segments: dict[str, int]) -> bool:
@@ -109,10 +128,27 @@ def test_host_only_profile_binds_rtps_to_loopback(processes: object) -> None:
     with participant(processes, str(CONFIG / "fastdds_host_only.xml")) as probe:
         assert has_large_segment(probe.segments), f"no 128 MB segment: the profile was not loaded ({probe.segments})"
         rtps = [s for s in probe.sockets("udp") if s[1] in discovery_ports()]
-        assert rtps and all(address == "0100007F" for address, _, _ in rtps), rtps  # 127.0.0.1
+        # 127.0.0.1, or (Fast DDS 2.6) the discovery multicast group itself, joined on the loopback interface only
+        assert rtps and all(
+            address == "0100007F" or (is_multicast(address) and probe.multicast_devices(address) == {"lo"})
+            for address, _, _ in rtps
+        ), rtps
+
+
+def test_the_fast_dds_version_is_the_one_a_participant_loads(processes: object) -> None:
+    with participant(processes, None) as probe:
+        with open(f"/proc/{probe.pid}/maps") as maps:
+            loaded = maps.read()
+    major, minor = fastdds_version()
+    assert f"libfastrtps.so.{major}.{minor}" in loaded or f"libfastdds.so.{major}.{minor}" in loaded, (major, minor)
 
 
 def test_multi_host_profile_of_this_fast_dds_opens_large_data_tcp(processes: object) -> None:
+    if not has_builtin_large_data():
+        pytest.skip(
+            f"Fast DDS {fastdds_version()} has no builtin LARGE_DATA (2.13 and later): the node declines "
+            "remote.transport:=large_data instead (test_remote.py)"
+        )
     profile = versioned_profile(str(CONFIG / "fastdds_multi_host.xml"))
     with participant(processes, profile) as probe:
         listening = [s for s in probe.sockets("tcp") if s[2] == TCP_LISTEN]

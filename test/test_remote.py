@@ -24,6 +24,7 @@ import pytest
 from ros_support import ROOT, diagnostic_values, node_name, start_node, stop_node, subscriber
 from sensor_msgs.msg import CameraInfo, CompressedImage, PointCloud2
 
+from airo_mp_camera.ros.fastdds_profiles import fastdds_version, has_builtin_large_data
 from airo_mp_camera.ros.remote import profile_socket_buffers, socket_buffer_limits, socket_buffer_warnings
 
 START_TIMEOUT = 40.0
@@ -167,6 +168,17 @@ def test_a_bad_remote_parameter_stops_the_node_naming_it(processes, name: str, v
     out, err = node.communicate(timeout=START_TIMEOUT)
     assert node.returncode == 2, (out + err).decode()
     assert name in err.decode() and allowed in err.decode()
+
+
+def test_large_data_is_declined_naming_the_fix_where_fast_dds_has_no_such_transport(processes) -> None:
+    if has_builtin_large_data():
+        pytest.skip(f"Fast DDS {fastdds_version()} has LARGE_DATA: remote.transport:=large_data runs (make test)")
+    parameters = {**SMALL, "remote.enable": True, "remote.transport": "large_data"}
+    node = start_node(processes, "camera_node", node_name(), parameters)
+    out, err = node.communicate(timeout=START_TIMEOUT)
+    assert node.returncode == 2, (out + err).decode()
+    assert "remote.transport" in err.decode() and "remote.transport:=udp" in err.decode(), err.decode()
+    assert "Traceback" not in err.decode(), err.decode()
 
 
 @pytest.mark.parametrize(

@@ -64,13 +64,33 @@ def launch_command(*arguments: str) -> list[str]:
     return ["ros2", "launch", "airo_mp_camera", *arguments, f"publish_tf:={tf}"]
 
 
+def terminal() -> int:
+    """The far end of a new pseudo-terminal, for a launch's stdin (its near end stays open while tests run).
+
+    `ros2 launch` takes a run whose stdin is no terminal as non-interactive, and on Ctrl-C then sends SIGINT again
+    to each process it started, on top of the one the terminal sent the whole group: Humble's C++
+    static_transform_publisher, interrupted twice, dies with -2, logged as an error. A user's terminal is a tty.
+    """
+    near, far = os.openpty()
+    _TERMINALS.append(near)
+    return far
+
+
+_TERMINALS: list[int] = []
+
+
 def launch(processes, *arguments: str) -> subprocess.Popen[bytes]:
-    return processes.popen(
-        launch_command(*arguments),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group, as in a terminal
-    )
+    far = terminal()
+    try:
+        return processes.popen(
+            launch_command(*arguments),
+            stdin=far,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as in a terminal
+        )
+    finally:
+        os.close(far)
 
 
 def finish(process: subprocess.Popen[bytes], timeout: float = 60.0, log: Path | None = None) -> str:
@@ -165,13 +185,16 @@ def test_web_view_from_ros2_launch_reaches_a_second_host_only_when_bound_to_the_
         for bind in ("127.0.0.1", "0.0.0.0"):
             log = tmp_path / f"launch-{bind}.log"
             arguments = (f"camera_name:={camera()}", "web:=true", f"web_bind:={bind}", f"web_port:={port}")
+            far = terminal()
             with log.open("wb") as output:  # a file, not a pipe: nothing blocks on a full pipe while it runs
                 process = hosts.a.popen(
                     launch_command("synthetic.launch.py", *arguments),
+                    stdin=far,
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # its own process group, as in a terminal
                 )
+            os.close(far)
             try:
                 wait_until_served(hosts.a, process, port, grpc_port, f"ros2 launch (web_bind:={bind})")
                 seen[bind] = probe_both(hosts, port, grpc_port)

@@ -122,6 +122,8 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
                 )
                 raise error(f"camera publisher of namespace '{self.namespace}' failed: {message}")
             if not self.is_alive():
+                if self.frames_published > 0:  # it died after its first frame, before saying so: it did start
+                    return
                 raise PublisherStartError(
                     f"camera publisher of namespace '{self.namespace}' exited with code {self.exitcode} before "
                     "publishing a frame"

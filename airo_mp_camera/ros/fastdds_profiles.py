@@ -16,6 +16,7 @@ No rclpy here: the launch files and benchmarks use it too.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -23,6 +24,8 @@ from pathlib import Path
 PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")  # Fast DDS 3.x, 2.x
 FASTDDS2_SUFFIX = "_fastdds2"
 _FASTDDS2_DISTROS = ("humble", "iron", "jazzy")
+_FASTDDS2_MINOR = {"humble": 6, "iron": 10, "jazzy": 14}  # the Fast DDS each distro ships
+LARGE_DATA_SINCE = (2, 13)
 
 
 def profile_variable() -> str:
@@ -73,6 +76,26 @@ def fastdds_major_version() -> int:
         except metadata.PackageNotFoundError:
             continue
     return 3
+
+
+def fastdds_version() -> tuple[int, int]:
+    """(major, minor) of this process's Fast DDS: the library it has loaded, else its distro's; (3, 0) if unknown."""
+    try:
+        with open("/proc/self/maps") as maps:
+            found = re.search(r"lib(?:fastrtps|fastdds)\.so\.(\d+)\.(\d+)", maps.read())
+        if found:
+            return int(found.group(1)), int(found.group(2))
+    except OSError:
+        pass
+    distro = os.environ.get("ROS_DISTRO", "")
+    if distro in _FASTDDS2_MINOR:
+        return 2, _FASTDDS2_MINOR[distro]
+    return fastdds_major_version(), 0 if fastdds_major_version() == 3 else 14
+
+
+def has_builtin_large_data() -> bool:
+    """Whether this Fast DDS has the builtin LARGE_DATA transport (2.13 and later; Humble's 2.6 has none)."""
+    return fastdds_version() >= LARGE_DATA_SINCE
 
 
 def versioned_profile(path: str) -> str:

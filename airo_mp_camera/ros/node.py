@@ -28,7 +28,12 @@ from airo_mp_camera.ros.bridge import STREAM_SCHEMAS, Bridge
 from airo_mp_camera.ros.consumers import ConsumerControl
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
 from airo_mp_camera.ros.discovery import discovery_environment, is_host_only
-from airo_mp_camera.ros.fastdds_profiles import profile_from_environment, profile_variable
+from airo_mp_camera.ros.fastdds_profiles import (
+    fastdds_version,
+    has_builtin_large_data,
+    profile_from_environment,
+    profile_variable,
+)
 from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
 from airo_mp_camera.ros.hosted_camera import HostedCameraPublisher
 from airo_mp_camera.ros.link_pacing import paced_profile, remote_topics
@@ -217,6 +222,13 @@ class CameraBridgeNode(Node):
                 f"(not {local}): a remote subscriber of them shares their writers with the local subscribers and "
                 f"can slow them. Run this node with {local} and {profile_variable()}=config/fastdds_host_only.xml "
                 "(the launch files' remote:=true does)."
+            )
+        if remote_values["remote.transport"] == "large_data" and not has_builtin_large_data():
+            major, minor = fastdds_version()
+            raise ParameterError(
+                f"remote.transport: large_data needs Fast DDS's builtin LARGE_DATA transport (Fast DDS 2.13 or "
+                f"later); this ROS 2 has Fast DDS {major}.{minor} (Humble: 2.6), which has none. Use "
+                "remote.transport:=udp, which any subscriber receives."
             )
         profile = remote_profile(str(remote_values["remote.transport"]), str(remote_values["remote.fastdds_profile"]))
         for warning in socket_buffer_warnings(profile):
