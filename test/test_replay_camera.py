@@ -183,6 +183,17 @@ def test_as_fast_as_possible_plays_every_frame_without_waiting(
         camera.grab_images()
 
 
+def test_the_last_frame_is_still_readable_after_the_recording_ended(recorded: list[RecordedFrame]) -> None:
+    camera = ReplayCamera(str(BAG), rate=0, loop=False, restamp=False)
+    for _ in range(10):
+        camera.grab_images()
+    with pytest.raises(EndOfRecordingError):
+        camera.grab_images()  # the pass is over: its bag reader is closed
+    np.testing.assert_array_equal(camera.retrieve_rgb_image_as_int(), recorded[-1].rgb)
+    np.testing.assert_array_equal(camera.intrinsics_matrix(), recorded[-1].intrinsics)
+    camera.close()
+
+
 def test_looping_starts_again_one_frame_period_after_the_last_frame(
     recorded: list[RecordedFrame], clock: FakeClock
 ) -> None:

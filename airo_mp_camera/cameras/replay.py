@@ -201,6 +201,10 @@ def _read_frames(highlevel: ModuleType, path: Path, topics: Mapping[str, str]) -
         order: list[int] = []  # heap of pending stamps
         latest: dict[str, int] = {}
         carried: dict[str, _Message] = {}  # messages of stamps without an RGB image, for the next frame
+        # Bound to the bag's own type store, which the messages keep: the reader empties its store when it closes,
+        # and the last frame of a pass is still decoded (lazily) after that.
+        typestore = reader.typestore
+        deserialize = typestore.deserialize_cdr if reader.is2 else typestore.deserialize_ros1
 
         def complete(frame: _Frame) -> _Frame | None:
             if "rgb" not in frame.messages:  # e.g. a camera_info recorded once, or at its own stamps
@@ -213,7 +217,7 @@ def _read_frames(highlevel: ModuleType, path: Path, topics: Mapping[str, str]) -
 
         for connection, _, raw in reader.messages(connections=connections):
             stream = stream_of[connection.topic]
-            message = _Message(raw, connection.msgtype, reader.deserialize)
+            message = _Message(raw, connection.msgtype, deserialize)
             stamp = _raw_stamp_ns(raw, reader.is2)
             if stamp not in pending:
                 pending[stamp] = _Frame(stamp)
