@@ -35,14 +35,19 @@ def node_name() -> str:
 
 
 def start_node(
-    processes: Any, executable: str, name: str, params: dict[str, object], extra: list[str] | None = None
+    processes: Any,
+    executable: str,
+    name: str,
+    params: dict[str, object],
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Starts `camera_node` or `bridge_node` as its console script, with `-p` parameters."""
+    """Starts `camera_node` or `bridge_node` as its console script, with `-p` parameters (and `env`, if given)."""
     args = [str(BIN / executable), "--ros-args", "-r", f"__node:={name}", *(extra or [])]
     for key, value in params.items():
         text = str(value).lower() if isinstance(value, bool) else str(value)
         args += ["-p", f"{key}:={text}"]
-    return processes.popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return processes.popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
 def stop_node(process: subprocess.Popen[bytes], sig: int | None = None, timeout: float = 15.0) -> tuple[int, str]:

@@ -25,6 +25,7 @@ from ros_support import ROOT, diagnostic_values, node_name, start_node, stop_nod
 from sensor_msgs.msg import CameraInfo, CompressedImage, PointCloud2
 
 from airo_mp_camera.ros.fastdds_profiles import fastdds_version, has_builtin_large_data
+from airo_mp_camera.ros.host_isolation import is_isolated
 from airo_mp_camera.ros.remote import profile_socket_buffers, socket_buffer_limits, socket_buffer_warnings
 
 START_TIMEOUT = 40.0
@@ -261,12 +262,13 @@ def two_hosts() -> Any:
     return TwoHosts()
 
 
-def two_hosts_probe(b_topics: list[str], cyclone: bool = False) -> tuple[dict, dict]:
+def two_hosts_probe(b_topics: list[str], cyclone: bool = False, node_env: str = "node") -> tuple[dict, dict]:
     """camera_node (320x240, remote.enable, remote.transport default) on host A; what host B and A receive.
 
     Host B's probe runs as a stock install: no FASTDDS_DEFAULT_PROFILES_FILE, no FASTDDS_BUILTIN_TRANSPORTS,
     the default discovery range (or a Cyclone DDS reader on B's interface only). Host A's local subscriber
-    reads the node's own raw topics. Every process and both namespaces are gone afterwards.
+    reads the node's own raw topics. Every process and both namespaces are gone afterwards. `node_env` names the
+    camera node's environment in `benchmarks.remote.environments()` ("stock": started bare, nothing set).
     """
     from benchmarks.remote import CAMERA, collect, cyclone_environment, environments, probe, start_camera
     from benchmarks.two_hosts import namespaces_gone
@@ -275,7 +277,7 @@ def two_hosts_probe(b_topics: list[str], cyclone: bool = False) -> tuple[dict, d
     hosts = two_hosts()
     try:
         assert hosts.b is not None
-        start_camera(hosts.a, env["node"], 320, 240, realistic=False, log=subprocess.DEVNULL, remote_raw=False)
+        start_camera(hosts.a, env[node_env], 320, 240, realistic=False, log=subprocess.DEVNULL, remote_raw=False)
         b_env = cyclone_environment(hosts) if cyclone else env["stock"]
         assert "FASTDDS_DEFAULT_PROFILES_FILE" not in b_env and "FASTDDS_BUILTIN_TRANSPORTS" not in b_env
         on_b = probe(hosts.b, b_env, 4.0, b_topics, warmup=4.0, connect_timeout=30.0, cyclone=cyclone)
@@ -308,6 +310,40 @@ def test_two_hosts_a_stock_subscriber_gets_every_default_remote_stream_and_local
     for topic in local:
         assert b[topic]["received"] == 0, f"host B received the camera node's own {topic}: {report}"
         assert a[topic]["received"] > 0, f"host A's local subscriber got no {topic}: {report}"
+
+
+def test_two_hosts_a_camera_node_started_bare_with_remote_enable_keeps_its_own_topics_on_its_host() -> None:
+    """No profile, no discovery range: the node restarts itself host-only; host B gets only the remote topics."""
+    from benchmarks.remote import CAMERA, REMOTE
+
+    remote = [f"{REMOTE}/rgb/image_raw/compressed"]
+    local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"]
+    b, a = two_hosts_probe(remote + local, node_env="stock")
+    report = json.dumps({"b": b, "a": a})[:3000]
+    assert b[remote[0]]["received"] > 0, f"the remote bridge did not reach host B: {report}"
+    for topic in local:
+        assert b[topic]["received"] == 0, f"host B received the camera node's own {topic}: {report}"
+        assert a[topic]["received"] > 0, f"host A's local subscriber got no {topic}: {report}"
+
+
+def test_a_camera_node_started_bare_with_remote_enable_restarts_itself_host_only(processes) -> None:
+    """Same pid; its environment then names the host-only profile and the LOCALHOST range; it says so once."""
+    from benchmarks.remote import STOCK_UNSET
+
+    bare = {key: value for key, value in os.environ.items() if key not in STOCK_UNSET}
+    name = node_name()
+    node = start_node(processes, "camera_node", name, {**SMALL, "remote.enable": True}, env=bare)
+    topic = f"/{name}/remote/rgb/image_raw/compressed"
+    with subscriber() as probe:
+        probe.subscribe(CompressedImage, topic)
+        probe.wait_for(lambda: probe.count(topic) > 0, START_TIMEOUT, topic)
+        with open(f"/proc/{node.pid}/environ", "rb") as environ:
+            variables = dict(item.split("=", 1) for item in environ.read().decode().split("\0") if "=" in item)
+    pid = node.pid
+    code, output = stop_node(node)
+    assert code == 0 and node.pid == pid, output
+    assert output.count("remote.enable: keeping this node's own topics on this host") == 1, output
+    assert is_isolated(variables), {key: variables.get(key) for key in STOCK_UNSET}
 
 
 def test_two_hosts_a_shaped_link_is_shared_in_priority_order() -> None:

@@ -27,7 +27,7 @@ from airo_mp_camera.pipeline.stopping import stop_on_signals
 from airo_mp_camera.ros.bridge import STREAM_SCHEMAS, Bridge
 from airo_mp_camera.ros.consumers import ConsumerControl
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
-from airo_mp_camera.ros.discovery import discovery_environment, is_host_only
+from airo_mp_camera.ros.discovery import discovery_environment
 from airo_mp_camera.ros.fastdds_profiles import (
     fastdds_version,
     has_builtin_large_data,
@@ -35,6 +35,7 @@ from airo_mp_camera.ros.fastdds_profiles import (
     profile_variable,
 )
 from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
+from airo_mp_camera.ros.host_isolation import is_isolated, must_restart_isolated, restart_isolated
 from airo_mp_camera.ros.hosted_camera import HostedCameraPublisher
 from airo_mp_camera.ros.link_pacing import paced_profile, remote_topics
 from airo_mp_camera.ros.parameters import (
@@ -215,7 +216,7 @@ class CameraBridgeNode(Node):
         parameters = {spec.name: spec.check(values[spec.name]) for spec in BRIDGE_SPECS + REMOTE_SPECS}
         parameters["namespace"] = self.bridge_config.namespace
         parameters["camera_name"] = self.bridge_config.camera_name
-        if not is_host_only():
+        if not is_isolated():  # camera_node restarts itself isolated (host_isolation.py); this is the fallback
             local = " and ".join(f"{name}={value}" for name, value in discovery_environment("LOCALHOST").items())
             self.get_logger().warning(
                 "remote.enable is true but this node's own topics are visible to other machines "
@@ -361,6 +362,9 @@ def run(node_name: str, host_camera: bool, args: Sequence[str] | None = None) ->
     except Exception as error:  # e.g. a --params-file that does not exist or does not parse
         print(f"[{node_name}] cannot start: {error}".strip(), file=sys.stderr)
         return 2
+    if host_camera and must_restart_isolated(node_name):
+        rclpy.try_shutdown()
+        restart_isolated(node_name)
     node: CameraBridgeNode | None = None
     code = 0
     try:
