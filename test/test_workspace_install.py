@@ -12,7 +12,7 @@
   venv already has numpy and PyYAML, and the synthetic camera's raw topics need nothing else rosdep would bring).
 The block's last line, `ros2 launch airo_mp_camera synthetic.launch.py`, runs until the camera's rgb topic reaches
 a real rclpy subscription in this process; then Ctrl-C (SIGINT to the block's process group, as a terminal sends
-it) must end it with 0, leaving no process and none of the shared memory they had mapped.
+it) must end it with 0, leaving no process and none of the shared memory they owned.
 
 pip needs the package registry. `tools/humble` runs tests as root in a private network namespace with only
 loopback (so DDS cannot leave the host); there the install's pip (and only pip, through HTTPS_PROXY) reaches the
@@ -352,20 +352,29 @@ def _alive(processes: dict[int, str]) -> list[str]:
     return left
 
 
-def _mapped_shared_memory(pids: list[int]) -> set[Path]:
-    """The /dev/shm files the processes have mapped, but for Fast DDS's port segments, which every participant on
-    this machine shares (the last one out removes them)."""
-    mapped: set[Path] = set()
+def _owned_shared_memory(pids: list[int]) -> set[Path]:
+    """The /dev/shm files the processes own: what they have open or mapped, but of Fast DDS's only the segments
+    whose lock file (`<segment>_el`) they hold; a participant also maps its peers' segments, which are not its own.
+    Fast DDS's port segments (`fastrtps_port<n>`, `fastdds_port<n>`) are left for the next participant on the
+    port by design, and are not counted."""
+    owned: set[Path] = set()
     for pid in pids:
         try:
-            maps = Path(f"/proc/{pid}/maps").read_text()
+            opened = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+            maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
         except OSError:
             continue
-        for line in maps.splitlines():
-            path = line.split(maxsplit=5)[5] if len(line.split(maxsplit=5)) == 6 else ""
-            if path.startswith("/dev/shm/") and not Path(path).name.startswith("fastdds_port"):
-                mapped.add(Path(path.removesuffix(" (deleted)")))
-    return mapped
+        mapped = [fields[5] for fields in (line.split(maxsplit=5) for line in maps) if len(fields) == 6]
+        for path in opened + mapped:
+            path = path.removesuffix(" (deleted)")
+            name = Path(path).name
+            if not path.startswith("/dev/shm/") or "_port" in name:
+                continue
+            if name.endswith("_el"):
+                owned.update({Path(path), Path(path.removesuffix("_el"))})
+            elif not name.startswith(("fastrtps_", "fastdds_")):
+                owned.add(Path(path))
+    return owned
 
 
 def _kill_all(group: int, processes: dict[int, str]) -> None:
@@ -440,7 +449,7 @@ def test_the_readme_workspace_install_runs_as_written_on_humble(processes, tmp_p
                 start_new_session=True,  # its own process group, as a terminal's foreground job
             )
         seen: dict[int, str] = {}
-        mapped: set[Path] = set()
+        owned: set[Path] = set()
         try:
             with subscriber() as probe:
                 probe.subscribe(Image, "/camera/rgb/image_raw", keep=False)
@@ -455,7 +464,7 @@ def test_the_readme_workspace_install_runs_as_written_on_humble(processes, tmp_p
                     )
                     time.sleep(0.5)
                 seen.update(_descendants(process.pid))
-                mapped = _mapped_shared_memory(list(seen))
+                owned = _owned_shared_memory(list(seen))
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
             try:
                 process.wait(timeout=60)
@@ -470,8 +479,9 @@ def test_the_readme_workspace_install_runs_as_written_on_humble(processes, tmp_p
     text = log.read_text()
     assert process.returncode == 0, f"exit {process.returncode} after Ctrl-C:\n{text[-5000:]}"
     assert not left, f"still running after Ctrl-C: {left}"
-    assert mapped, "the processes had no shared memory mapped: the check below would be empty"
-    assert not [path for path in mapped if path.exists()], f"left in /dev/shm: {sorted(mapped)}"
+    assert any(path.name.startswith("fastrtps_") for path in owned), f"no Fast DDS segment seen: {sorted(owned)}"
+    assert SHM_DIR / "airo_mp_camera.camera" in owned, f"the camera's segment was not seen: {sorted(owned)}"
+    assert not [path for path in owned if path.exists()], f"left in /dev/shm: {sorted(owned)}"
     assert not (SHM_DIR / "airo_mp_camera.camera").exists()
     numpy = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import numpy, airo_ipc; print(numpy.__version__)"],
