@@ -147,14 +147,17 @@ def probe(
     warmup: float = 1.0,
     connect_timeout: float = 15.0,
     cyclone: bool = False,
+    timeline: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """A probe process (benchmarks/remote_probe.py) in `host`; `collect()` reads its report.
+    """A probe process (benchmarks/remote_probe.py) in `host`; `collect()` reads its report (`timeline`: with every
+    arrival and status, timed).
 
     cyclone: a Cyclone DDS reader (benchmarks/cyclone_reader.py) instead of rclpy; `env` must then pin it to
     the host's interface (CYCLONEDDS_URI, `cyclone_environment`).
     """
     mode = ["native", "--namespace", CAMERA] if native else ["cyclone" if cyclone else "ros", *topics]
     timing = ["--seconds", str(seconds), "--warmup", str(warmup), "--connect-timeout", str(connect_timeout)]
+    timing += ["--timeline"] if timeline else []
     return host.popen(
         [sys.executable, "-m", "benchmarks.remote_probe", *mode, *timing], env=env, stdout=subprocess.PIPE
     )

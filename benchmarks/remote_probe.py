@@ -44,8 +44,14 @@ def _type_of(topic: str) -> Any:
     return Image
 
 
-def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup: float) -> dict[str, Any]:
-    """Subscribes to `topics` for `seconds` after the first message (or after `connect_timeout`)."""
+def ros_probe(
+    topics: list[str], seconds: float, connect_timeout: float, warmup: float, timeline: bool = False
+) -> dict[str, Any]:
+    """Subscribes to `topics` for `seconds` after the first message (or after `connect_timeout`).
+
+    `timeline`: the report also holds every arrival (time, latency ms, bytes) per topic and every remote-bridge
+    status from /diagnostics with its arrival time, under "timeline".
+    """
     import rclpy
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 
@@ -55,6 +61,7 @@ def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup:
     decoded: dict[str, list[bool]] = {topic: [] for topic in topics}
     qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)
     remote_status: dict[str, str] = {}
+    statuses: list[tuple[float, dict[str, str]]] = []
 
     def subscriber(topic: str) -> Any:
         def on_message(message: Any) -> None:
@@ -63,6 +70,8 @@ def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup:
                     if status.name.endswith("remote bridge"):
                         remote_status.clear()
                         remote_status.update({value.key: value.value for value in status.values})
+                        if timeline:
+                            statuses.append((time.time(), dict(remote_status)))
                 return
             now = time.time()
             stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
@@ -90,6 +99,15 @@ def ros_probe(topics: list[str], seconds: float, connect_timeout: float, warmup:
     report = report_of(arrivals, decoded, begin, finish)
     if "/diagnostics" in topics:
         report["/diagnostics"] = {"remote bridge": dict(remote_status)}
+    if timeline:
+        report["timeline"] = {
+            "arrivals": {
+                topic: [(round(now, 4), round(1000 * (now - stamp), 2), size) for now, stamp, size in samples]
+                for topic, samples in arrivals.items()
+                if topic != "/diagnostics"
+            },
+            "statuses": [(round(when, 4), status) for when, status in statuses],
+        }
     return report
 
 
@@ -185,9 +203,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--namespace", default="camera")
     parser.add_argument("--connect-timeout", type=float, default=20.0)
+    parser.add_argument("--timeline", action="store_true", help="every arrival and status, with its time (ros)")
     args = parser.parse_args(argv)
     if args.mode == "ros":
-        report = ros_probe(args.topics, args.seconds, args.connect_timeout, args.warmup)
+        report = ros_probe(args.topics, args.seconds, args.connect_timeout, args.warmup, args.timeline)
     elif args.mode == "cyclone":
         from benchmarks.cyclone_reader import cyclone_probe
 
