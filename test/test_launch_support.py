@@ -158,7 +158,7 @@ def test_rviz_config_is_rewritten_for_the_camera_name() -> None:
     config = yaml.safe_load(rviz_config(template, "zed"))
     manager = config["Visualization Manager"]
     topics = sorted(d["Topic"]["Value"] for d in manager["Displays"] if "Topic" in d)
-    assert topics == ["/zed/depth/image_raw", "/zed/points", "/zed/rgb/image_raw"]
+    assert topics == ["/zed/depth/image_vis", "/zed/points", "/zed/rgb/image_raw"]
     assert manager["Global Options"]["Fixed Frame"] == "zed_camera_link"
     # Everything else is kept: the rewritten config still has the template's panels and views.
     assert config["Panels"] == yaml.safe_load(template)["Panels"]

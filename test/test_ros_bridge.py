@@ -419,3 +419,57 @@ def test_the_bridge_makes_the_camera_render_only_the_streams_that_have_subscribe
         code, output = stop_node(bridge)
         publisher.stop()
     assert code == 0, output
+
+
+def test_depth_view_is_made_only_while_subscribed_rgb8_in_the_depths_frame(namespace: str, processes) -> None:
+    from airo_mp_camera.ros.depth_view import DepthColouring
+
+    name = node_name()
+    view = {"depth.vis.depth_min": 1.5, "depth.vis.depth_max": 2.5, "depth.vis.colormap": "viridis"}
+    node = start_node(
+        processes, "camera_node", name, {**SMALL, **view, "namespace": namespace, "diagnostics_period": 0.3}
+    )
+    topic, info_topic = f"/{name}/depth/image_vis", f"/{name}/depth/camera_info"
+    with subscriber() as probe:
+        probe.subscribe(DiagnosticArray, "/diagnostics")
+
+        def values() -> dict[str, str]:
+            ours = [m for m in probe.messages["/diagnostics"] if m.status[0].name.startswith(f"{name}:")]
+            return diagnostic_values(ours[-1]) if ours else {}
+
+        def reports() -> int:
+            return sum(m.status[0].name.startswith(f"{name}:") for m in probe.messages["/diagnostics"])
+
+        probe.wait_for(lambda: int(values().get("frames grabbed", 0)) > 10, START_TIMEOUT, "frames grabbed")
+        assert values()["depth_vis converted"] == "0", values()  # nobody subscribed: nothing made
+        with subscriber() as viewer:  # rviz2's Image display, say
+            viewer.subscribe(Image, topic)
+            viewer.subscribe(CameraInfo, info_topic)
+            viewer.wait_for(lambda: viewer.count(topic) >= 5, 15, "the depth view once subscribed")
+            messages = list(viewer.messages[topic])
+            infos = {stamp_seconds(m): m for m in viewer.messages[info_topic]}
+        probe.wait_for(lambda: values().get("depth_vis subscribers") == "0", 15, "the viewer to leave")
+        seen = reports()
+        probe.wait_for(lambda: reports() >= seen + 1, 5, "one more diagnostics message")
+        converted = int(values()["depth_vis converted"])
+        probe.wait_for(lambda: reports() >= seen + 4, 5, "three more diagnostics messages")
+        after = values()
+    code, output = stop_node(node)
+    assert code == 0, output
+    assert converted >= 5 and int(after["depth_vis converted"]) == converted, (converted, after)
+
+    message = messages[-1]
+    assert (message.encoding, message.width, message.height, message.step) == ("rgb8", WIDTH, HEIGHT, WIDTH * 3)
+    assert message.header.frame_id == f"{name}_left_camera_optical_frame"
+    matched = [m for m in messages if stamp_seconds(m) in infos]
+    assert matched, "the depth view and depth/camera_info share their frames' stamps"
+    for image in matched:
+        info = infos[stamp_seconds(image)]
+        assert (info.header.frame_id, info.width, info.height) == (image.header.frame_id, image.width, image.height)
+
+    # The synthetic plane's depth, coloured as configured (the watermark changes the first and last depth value).
+    pixels = decode_independently(message, "sensor_msgs/msg/Image")
+    camera = SyntheticCamera(resolution=(WIDTH, HEIGHT), watermark=False)
+    camera.grab_images()
+    expected = DepthColouring(1.5, 2.5, "viridis").apply(camera.retrieve_depth_map())
+    np.testing.assert_array_equal(pixels[1:-1], expected[1:-1])

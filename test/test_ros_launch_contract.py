@@ -3,7 +3,8 @@
 - A Ctrl-C in a terminal signals camera_node's whole process group: the node must stop cleanly, log no
   error, and leave no shared memory.
 - The rviz config that `rviz:=true` writes for a camera shows topics camera_node really publishes, with the
-  message types its displays expect, in frames the launch's static transforms connect.
+  message types its displays expect, in frames the launch's static transforms connect, and images in encodings
+  rviz2's Image display shows (it shows float depth black: ros2/rviz#969).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from airo_mp_camera.launch_support import camera_link, optical_frame, rviz_confi
 from airo_mp_camera.pipeline.frame_ring import segment_path
 
 SMALL = {"width": 320, "height": 240, "fps": 30.0}
+IMAGE_DISPLAY_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8")
+"""Encodings rviz2's Image display shows as they are (it shows 32FC1 depth black)."""
 DISPLAY_TYPES = {
     "rviz_default_plugins/Image": "sensor_msgs/msg/Image",
     "rviz_default_plugins/PointCloud2": "sensor_msgs/msg/PointCloud2",
@@ -89,17 +92,22 @@ def test_rviz_config_for_a_camera_shows_topics_camera_node_publishes_in_frames_t
         for topic, kind in wanted.items():
             assert topic in published, f"rviz shows {topic}, camera_node publishes {sorted(published)}"
             assert published[topic] == [kind], f"{topic}: rviz expects {kind}, the node publishes {published[topic]}"
-        image_topic = next(topic for topic, kind in wanted.items() if kind.endswith("Image"))
+        image_topics = [topic for topic, kind in wanted.items() if kind.endswith("Image")]
         cloud_topic = next(topic for topic, kind in wanted.items() if kind.endswith("PointCloud2"))
-        probe.subscribe(Image, image_topic)
+        for topic in image_topics:
+            probe.subscribe(Image, topic)
         probe.subscribe(PointCloud2, cloud_topic)
         probe.wait_for(
-            lambda: probe.count(image_topic) >= 1 and probe.count(cloud_topic) >= 1, START_TIMEOUT, "rviz's topics"
+            lambda: all(probe.count(topic) >= 1 for topic in [*image_topics, cloud_topic]),
+            START_TIMEOUT,
+            "rviz's topics",
         )
-        frames = {probe.messages[image_topic][-1].header.frame_id, probe.messages[cloud_topic][-1].header.frame_id}
+        frames = {probe.messages[topic][-1].header.frame_id for topic in [*image_topics, cloud_topic]}
+        encodings = {topic: probe.messages[topic][-1].encoding for topic in image_topics}
     node.send_signal(signal.SIGINT)
     node.communicate(timeout=20)
     # The messages are in the camera's left optical frame, which the launch's static transforms hang below the
     # fixed frame rviz opens with (launch/zed.launch.py builds both names with these functions).
     assert frames == {optical_frame(name, "left")}
+    assert all(encoding in IMAGE_DISPLAY_ENCODINGS for encoding in encodings.values()), encodings
     assert manager["Global Options"]["Fixed Frame"] == camera_link(name)

@@ -5,16 +5,20 @@ stream that has subscribers and whose rate limit allows it, builds that stream's
 and publishes it. All topics of one frame carry its capture time. A stream nobody subscribes to costs
 nothing but a subscriber-count check; the camera process and the native receivers never wait for the
 bridge, so a slow or stalled subscriber can at worst make the bridge skip frames.
+
+Beside the streams of the camera, the depth view `depth/image_vis` (ros/depth_view.py) is a stream of its own, with
+its own subscriber check and rate limit, made from the depth of the same frames.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from rclpy.duration import Duration
@@ -43,6 +47,7 @@ from airo_mp_camera.pipeline.schemas import (
     StereoRGBSchema,
 )
 from airo_mp_camera.ros.depth_encoder import DepthEncoderWorker
+from airo_mp_camera.ros.depth_view import DepthColouring
 from airo_mp_camera.ros.image_scaling import ImageScaler, scale_camera_info, scaled_size
 from airo_mp_camera.ros.link_share import LinkShare, share_key
 from airo_mp_camera.ros.messages import (
@@ -58,6 +63,8 @@ from airo_mp_camera.ros.parameters import BridgeConfig, StreamConfig
 
 logger = logging.getLogger(__name__)
 
+DEPTH_VIEW = "depth_vis"
+"""The depth view's stream: depth/image_vis, made from the depth (no camera_info of its own: depth's applies)."""
 # Which shared-memory schema each stream needs.
 STREAM_SCHEMAS: dict[str, type[Schema]] = {
     "rgb": RGBSchema,
@@ -65,7 +72,9 @@ STREAM_SCHEMAS: dict[str, type[Schema]] = {
     "right": StereoRGBSchema,
     "confidence": ConfidenceSchema,
     "points": PointCloudSchema,
+    DEPTH_VIEW: DepthSchema,
 }
+_MAIN_TOPICS = {"points": "~/points", DEPTH_VIEW: "~/depth/image_vis"}
 _LATENCY_WINDOW = 300
 _NO_WAIT = Duration(seconds=0)
 ACK_GRACE_S = 0.25
@@ -150,7 +159,10 @@ class _Stream:
         self.info: Publisher | None = None
         self.compressed: Publisher | None = None
         if name == "points":
-            self.main = node.create_publisher(PointCloud2, "~/points", qos)
+            self.main = node.create_publisher(PointCloud2, _MAIN_TOPICS[name], qos)
+            return
+        if name == DEPTH_VIEW:
+            self.main = node.create_publisher(Image, _MAIN_TOPICS[name], qos)
             return
         if config.raw:
             self.main = node.create_publisher(Image, f"~/{name}/image_raw", qos)
@@ -213,6 +225,13 @@ class Bridge:
             for name, stream in config.streams.items()
             if stream.enabled
         }
+        if self._depth_view_wanted():
+            depth = config.streams["depth"]
+            self.streams[DEPTH_VIEW] = _Stream(
+                node, DEPTH_VIEW, replace(depth, max_rate=config.depth_view.max_rate), compressed=False
+            )
+        self._depth_colouring: DepthColouring | None = None  # made for the first depth view subscribed to
+        self._depth_view_pixels = np.empty((0, 0, 3), np.uint8)
         self._depth_encoder: DepthEncoderWorker | None = None
         self._images = {name: ImageBuilder() for name in self.streams}
         self._depth_mm = DepthMillimetreBuilder()
@@ -249,6 +268,20 @@ class Bridge:
         self._last_key: tuple[int | None, int] = (None, 0)  # (publisher generation, frame id) last bridged
         self.publisher_alive = False
         self.status = "waiting for a publisher"
+
+    def _depth_view_wanted(self) -> bool:
+        """Whether to offer depth/image_vis: asked for, with raw depth bridged and OpenCV to colour it."""
+        config = self.config
+        depth = config.streams.get("depth")
+        if not config.depth_view.enabled or depth is None or not depth.enabled or not depth.raw:
+            return False
+        if importlib.util.find_spec("cv2") is None:
+            self.node.get_logger().warning(
+                "depth.vis.enable is true but OpenCV is not installed (pip install opencv-python-headless): "
+                "depth/image_vis is not published"
+            )
+            return False
+        return True
 
     # ------------------------------------------------------------------------------ lifetime
     def start(self) -> None:
@@ -496,12 +529,25 @@ class Bridge:
             if self.config.depth_encoding == "16UC1":
                 return self._depth_mm.build(depth, stream_header)
             return self._images[name].build(depth, stream_header)
+        if name == DEPTH_VIEW:
+            return self._depth_view(receiver.retrieve_depth_map(), stream_header)
         cloud = receiver.retrieve_colored_point_cloud()
         assert cloud.colors is not None
         width, height = receiver.resolution
         organized = (height, width) if self.config.points_organized and len(cloud.points) == width * height else None
         decimation = self.config.points_decimation if organized is not None else 1
         return self._cloud.build(cloud.points, cloud.colors, stream_header, organized, decimation=decimation)
+
+    def _depth_view(self, depth: np.ndarray, stream_header: Header) -> Image:
+        """depth/image_vis: the depth coloured straight into storage the message takes as its data."""
+        colouring = self._depth_colouring
+        if colouring is None:
+            view = self.config.depth_view
+            colouring = self._depth_colouring = DepthColouring(view.depth_min, view.depth_max, view.colormap)
+        if self._depth_view_pixels.shape[:2] != depth.shape:
+            self._depth_view_pixels = message_backed_array((*depth.shape, 3), np.dtype(np.uint8))
+        pixels = colouring.apply(depth, out=self._depth_view_pixels)
+        return self._images[DEPTH_VIEW].build(pixels, stream_header)
 
     def _camera_info(self, receiver: BridgeReceiver, name: str, stream_header: Header) -> CameraInfo:
         width, height = receiver.resolution

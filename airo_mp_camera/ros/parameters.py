@@ -16,6 +16,7 @@ from typing import Any
 from airo_mp_camera.cameras.bag_layouts import STREAMS as REPLAY_STREAMS
 from airo_mp_camera.pipeline.errors import InvalidNamespaceError
 from airo_mp_camera.pipeline.namespace import validate_namespace
+from airo_mp_camera.ros.depth_view import COLORMAPS
 from airo_mp_camera.ros.link_share import DEFAULT_PRIORITY as LINK_PRIORITY
 from airo_mp_camera.ros.link_share import parse_priority
 
@@ -171,6 +172,39 @@ BRIDGE_SPECS: tuple[ParameterSpec, ...] = (
         "the error at depth d is about d^2 / depth_quantization metres.",
         minimum=0.0,
         exclusive_minimum=True,
+    ),
+    ParameterSpec(
+        "depth.vis.enable",
+        True,
+        "Publish depth/image_vis: the depth as an rgb8 colour image, which rviz2's Image display shows (it shows "
+        "32FC1 depth black), with the depth topics' QoS and header; its camera_info is depth/camera_info. Made "
+        "only while subscribed.",
+    ),
+    ParameterSpec(
+        "depth.vis.max_rate",
+        0.0,
+        "Most messages per second on depth/image_vis; 0 publishes every camera frame.",
+        minimum=0.0,
+    ),
+    ParameterSpec(
+        "depth.vis.depth_min",
+        0.3,
+        "depth/image_vis: depth in metres shown in the top colour of the colour map (nearer depths too).",
+        minimum=0.0,
+    ),
+    ParameterSpec(
+        "depth.vis.depth_max",
+        10.0,
+        "depth/image_vis: depth in metres shown in the bottom colour of the colour map (farther depths too); "
+        "above depth.vis.depth_min. Unknown depth is black.",
+        minimum=0.0,
+        exclusive_minimum=True,
+    ),
+    ParameterSpec(
+        "depth.vis.colormap",
+        "turbo",
+        "depth/image_vis: OpenCV colour map (gray: near is white), from depth.vis.depth_max to depth.vis.depth_min.",
+        choices=COLORMAPS,
     ),
     ParameterSpec(
         "compressed.format",
@@ -483,6 +517,17 @@ class StreamConfig:
 
 
 @dataclass(frozen=True)
+class DepthViewConfig:
+    """The depth view, depth/image_vis (ros/depth_view.py): a colour image of the depth for rviz2."""
+
+    enabled: bool = True
+    max_rate: float = 0.0
+    depth_min: float = 0.3
+    depth_max: float = 10.0
+    colormap: str = "turbo"
+
+
+@dataclass(frozen=True)
 class BridgeConfig:
     """Everything the bridge needs, validated."""
 
@@ -498,6 +543,7 @@ class BridgeConfig:
     depth_codec: str = "png"
     depth_max: float = 10.0
     depth_quantization: float = 100.0
+    depth_view: DepthViewConfig = DepthViewConfig()
     remote: bool = False
     """The remote-facing stream set: topics under ~/ of a node named `remote` in the camera's namespace."""
     compressed_format: str = "jpeg"
@@ -566,6 +612,12 @@ def bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeConfig:
     }
     if checked["points.decimation"] != 1 and not checked["points.organized"]:
         raise ParameterError("parameter 'points.decimation' above 1 needs points.organized true (it keeps a grid)")
+    depth_min, depth_max = float(checked["depth.vis.depth_min"]), float(checked["depth.vis.depth_max"])
+    if depth_min >= depth_max:
+        raise ParameterError(
+            f"parameter 'depth.vis.depth_min' ({depth_min:g}) must be below 'depth.vis.depth_max' ({depth_max:g}): "
+            "they are the nearest and farthest depth the colour map of depth/image_vis spans"
+        )
     return BridgeConfig(
         namespace=namespace,
         camera_name=str(checked["camera_name"]) or node_name,
@@ -578,6 +630,13 @@ def bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeConfig:
         depth_codec=str(checked["depth.compressed_codec"]),
         depth_max=float(checked["depth.depth_max"]),
         depth_quantization=float(checked["depth.depth_quantization"]),
+        depth_view=DepthViewConfig(
+            enabled=bool(checked["depth.vis.enable"]),
+            max_rate=float(checked["depth.vis.max_rate"]),
+            depth_min=depth_min,
+            depth_max=depth_max,
+            colormap=str(checked["depth.vis.colormap"]),
+        ),
         compressed_format=str(checked["compressed.format"]),
         jpeg_quality=int(checked["compressed.jpeg_quality"]),
         png_level=int(checked["compressed.png_level"]),
@@ -590,7 +649,8 @@ def remote_bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeCon
     """The remote-facing bridge's config: the `remote.*` parameters over the local bridge's namespace and names.
 
     Its streams are rgb (compressed; raw when `remote.rgb.raw`), depth (compressedDepth; raw when
-    `remote.depth.raw`), right (as rgb) and points (decimated); confidence is never sent off-host.
+    `remote.depth.raw`), right (as rgb) and points (decimated); confidence and the depth view (depth/image_vis)
+    are never sent off-host.
     """
     local = bridge_config(values, node_name)
     checked = check_all(REMOTE_SPECS, values)
@@ -615,6 +675,7 @@ def remote_bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeCon
         depth_codec=str(checked["remote.depth.format"]),
         depth_max=float(checked["remote.depth.depth_max"]),
         depth_quantization=float(checked["remote.depth.depth_quantization"]),
+        depth_view=replace(local.depth_view, enabled=False),
         compressed_format=str(checked["remote.rgb.format"]),
         jpeg_quality=int(checked["remote.rgb.jpeg_quality"]),
         png_level=int(checked["remote.rgb.png_level"]),
