@@ -16,7 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from airo_mp_camera.consumers.consumer_process import ConsumerProcess, require_module, shared_counter
+from airo_mp_camera.consumers.consumer_process import (
+    ConsumerProcess,
+    MissingDependencyError,
+    require_module,
+    shared_counter,
+)
 from airo_mp_camera.consumers.rerun_web import WebViewerOptions, WebViewerServer, resize_nearest
 from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
 from airo_mp_camera.pipeline.variants import MultiprocessRGBDReceiver, MultiprocessRGBReceiver
@@ -28,6 +33,23 @@ CAPTURE_TIMELINE = "capture_time"
 FRAME_TIMELINE = "frame_id"
 
 ImageTransform = Callable[[np.ndarray], np.ndarray]
+
+
+def require_rerun(logger_class: str = "MultiprocessRGBDRerunLogger", namespace: str = "camera") -> None:
+    """Raises `MissingDependencyError` saying what to do when this Python cannot run the Rerun logger.
+
+    rerun-sdk >= 0.23 (and its pyarrow) needs numpy >= 2. Under numpy 1 (ROS 2 Humble's 1.21, Jazzy's 1.26) the
+    message says so first, rather than to `pip install rerun-sdk`, which would replace the numpy the ROS
+    install's compiled modules were built for; a Python of its own with numpy 2 logs the same namespace.
+    """
+    if int(np.__version__.split(".")[0]) < 2:
+        raise MissingDependencyError(
+            f"the Rerun logger needs rerun-sdk >= 0.23 with numpy >= 2; this Python has numpy {np.__version__}, "
+            "which installing rerun-sdk here would replace: log from a Python with numpy 2 instead (a venv with "
+            f"`pip install './airo_mp_camera[rerun]'` from a clone, then {logger_class}({namespace!r}) there, "
+            "which reads the camera's shared memory: README, Install)"
+        )
+    require_module("rerun", RERUN_INSTALL_HINT, "the Rerun logger")
 
 
 def import_rerun() -> Any:
@@ -101,7 +123,7 @@ class MultiprocessRGBRerunLogger(ConsumerProcess):
         start_timeout: float = 30.0,
         niceness: int = 10,
     ) -> None:
-        require_module("rerun", RERUN_INSTALL_HINT, "the Rerun logger")
+        require_rerun(type(self).__name__, shared_memory_namespace)
         super().__init__(
             shared_memory_namespace,
             start_timeout=start_timeout,
