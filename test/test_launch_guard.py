@@ -109,7 +109,7 @@ def test_a_launch_file_stops_with_one_line_naming_the_missing_module(
 
 
 def test_a_missing_module_of_the_package_itself_is_not_taken_for_an_install_step(processes) -> None:
-    hide = "import runpy, sys; sys.modules['airo_mp_camera.ros.diagnostics'] = None; runpy.run_path(sys.argv[1])"
+    hide = "import runpy, sys; sys.modules['airo_mp_camera.pipeline.errors'] = None; runpy.run_path(sys.argv[1])"
     process = processes.popen(
         [sys.executable, "-c", hide, str(ROOT / "launch" / "zed.launch.py")],
         stdout=subprocess.PIPE,
@@ -117,7 +117,7 @@ def test_a_missing_module_of_the_package_itself_is_not_taken_for_an_install_step
     )
     output = process.communicate(timeout=60)[0].decode()
     assert process.returncode == 1, output
-    assert "ModuleNotFoundError" in output and "airo_mp_camera.ros.diagnostics" in output, output
+    assert "ModuleNotFoundError" in output and "airo_mp_camera.pipeline.errors" in output, output
     assert INSTALL_COMMAND not in output, output
 
 
