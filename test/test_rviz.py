@@ -8,20 +8,28 @@ black nor uniform; in the 3-D view, the point cloud in the camera's colours; and
 output, and the Displays panel's Global Status). rviz2 renders about one frame a second on two cores, so the test
 takes screenshots until the picture is right, up to a deadline.
 
-Needs rviz2, Xvfb and ImageMagick: ROS 2 Humble with rviz2 (`tools/humble python -m pytest test/test_rviz.py`, from
-../shared/ros-humble/humble-py310-rviz.tar.zst); skipped where rviz2 is absent. AIRO_MP_CAMERA_WRITE_SCREENSHOT=1
-saves the picture to docs/rviz.png.
+The same picture from `ros2 launch airo_mp_camera zed.launch.py camera_type:=synthetic rviz:=true`, run as a user
+runs it (a pseudo-terminal as its stdin, its own process group) with DISPLAY on the test's Xvfb: then Ctrl-C (SIGINT
+to that group) must end the launch with 0, nothing it started may be left running (by pid, and by its process
+group), and nothing of ours may be left in /dev/shm. Humble's rviz2 may crash on its way out (SIGSEGV, or SIGABRT
+from glibc's heap checks: `rviz_crash_at_exit`): the launch's one line saying so is tolerated, nothing else.
+
+Needs rviz2, Xvfb, ImageMagick and xwininfo: ROS 2 Humble with rviz2 (`tools/humble python -m pytest
+test/test_rviz.py`, from ../shared/ros-humble/humble-py310-rviz.tar.zst); skipped where rviz2 is absent, the launch
+test also where `ros2` is. AIRO_MP_CAMERA_WRITE_SCREENSHOT=1 saves the picture to docs/rviz.png.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 import select
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +51,7 @@ from airo_mp_camera.launch_support import (  # noqa: E402
     rviz_config,
 )
 from airo_mp_camera.ros.depth_view import DepthColouring  # noqa: E402
+from airo_mp_camera.ros.fastdds_segments import SEGMENT_PREFIXES  # noqa: E402
 
 RVIZ_TARBALL = "../shared/ros-humble/humble-py310-rviz.tar.zst"
 
@@ -58,15 +67,19 @@ def ros_program(package: str, executable: str) -> Path | None:
 
 RVIZ2 = ros_program("rviz2", "rviz2")
 STATIC_TF = ros_program("tf2_ros", "static_transform_publisher")
-XVFB, IMPORT = shutil.which("Xvfb"), shutil.which("import")
+XVFB, IMPORT, XWININFO = shutil.which("Xvfb"), shutil.which("import"), shutil.which("xwininfo")
 if RVIZ2 is None or STATIC_TF is None:
     pytest.skip(
         "rviz2 (and tf2_ros's static_transform_publisher) not found in AMENT_PREFIX_PATH: run on ROS 2 Humble with "
         f"rviz2, `tools/humble python -m pytest test/test_rviz.py` ({RVIZ_TARBALL})",
         allow_module_level=True,
     )
-if XVFB is None or IMPORT is None:
-    pytest.skip("Xvfb and ImageMagick's import are needed: apt-get install xvfb imagemagick", allow_module_level=True)
+if XVFB is None or IMPORT is None or XWININFO is None:
+    pytest.skip(
+        "Xvfb, ImageMagick's import and xwininfo are needed: apt-get install xvfb imagemagick x11-utils",
+        allow_module_level=True,
+    )
+ROS2 = shutil.which("ros2")
 
 WIDTH, HEIGHT, FPS = 640, 360, 15.0
 START_TIMEOUT = 30.0
@@ -306,6 +319,75 @@ def screenshot(display: str) -> tuple[bytes, np.ndarray]:
     return done.stdout, np.ascontiguousarray(image[..., ::-1])
 
 
+RVIZ_WINDOW = re.compile(r'^\s+0x[0-9a-f]+ "[^"]* - RViz": .*\s(\d+)x(\d+)[+-]-?\d+[+-]-?\d+\s+\+(-?\d+)\+(-?\d+)\s*$')
+
+
+def rviz_window(display: str) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) on the screen of rviz2's main window (titled `<config> - RViz`), None while it has none."""
+    done = subprocess.run(
+        [XWININFO, "-display", display, "-root", "-children"], capture_output=True, text=True, timeout=30, check=True
+    )
+    for line in done.stdout.splitlines():
+        match = RVIZ_WINDOW.match(line)
+        if match:
+            width, height, x, y = (int(value) for value in match.groups())
+            return x, y, x + width, y + height
+    return None
+
+
+def camera_config(name: str) -> dict:
+    """The shipped rviz config as rviz2 gets it for camera `name` (launch/zed.launch.py's `rviz:=true`)."""
+    return yaml.safe_load(rviz_config(TEMPLATE.read_text(), name))
+
+
+def x_environment(display: str, tmp_path: Path) -> dict[str, str]:
+    """The test's environment for rviz2 on the X server `display`: Mesa's software OpenGL, a HOME of its own."""
+    home = tmp_path / "home"  # rviz2 keeps its settings under $HOME/.rviz2, ros2 launch its logs under ~/.ros
+    runtime = tmp_path / "runtime"
+    home.mkdir()
+    runtime.mkdir(mode=0o700)
+    return {
+        **os.environ,
+        "DISPLAY": display,
+        "LIBGL_ALWAYS_SOFTWARE": "1",
+        "QT_X11_NO_MITSHM": "1",
+        "HOME": str(home),
+        "XDG_RUNTIME_DIR": str(runtime),
+    }
+
+
+def wait_for_picture(
+    display: str, expected: Expected, running: Callable[[], None], tmp_path: Path
+) -> tuple[bytes, dict[str, float]]:
+    """Screenshots until rviz2's window shows the `expected` picture (PNG of the screen, the measures); fails at
+    the deadline, keeping the last screenshot. `running()` raises when a process the picture needs has exited."""
+    start = time.monotonic()
+    deadline = start + PICTURE_TIMEOUT
+    shots = 0
+    window = None
+    while True:
+        running()
+        png, shot = screenshot(display)
+        shots += 1
+        window = window or rviz_window(display)  # on a screen sized like it: rviz2 places it at 0, 0
+        if window is None:
+            problems, measures = ["no rviz2 window (titled '<config> - RViz') on the screen"], {}
+        else:
+            x0, y0, x1, y1 = window
+            problems, measures = judge(shot[max(y0, 0) : y1, max(x0, 0) : x1], expected)
+        if not problems:
+            break
+        if time.monotonic() > deadline:
+            (tmp_path / "rviz_wrong.png").write_bytes(png)
+            raise AssertionError(
+                f"rviz2's picture was not right within {PICTURE_TIMEOUT} s ({shots} screenshots; the last in "
+                f"{tmp_path / 'rviz_wrong.png'}): {problems}"
+            )
+        time.sleep(1.0)
+    print(f"rviz2's window {window} was right {time.monotonic() - start:.1f} s on ({shots} screenshots): {measures}")
+    return png, measures
+
+
 def log_problems(text: str) -> list[str]:
     """rviz2's error and warning lines before it was asked to stop."""
     lines = text.split("signal_handler(signum=")[0].splitlines()
@@ -314,7 +396,7 @@ def log_problems(text: str) -> list[str]:
 
 def test_rviz2_shows_the_cameras_image_depth_view_and_cloud(namespace: str, processes, tmp_path: Path) -> None:
     name = "camera" if WRITE_SCREENSHOT else node_name()  # the picture shows launch/synthetic.launch.py's name
-    config = yaml.safe_load(rviz_config(TEMPLATE.read_text(), name))
+    config = camera_config(name)
     config_path = tmp_path / f"{name}.rviz"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     expected = expected_picture(config)
@@ -335,48 +417,23 @@ def test_rviz2_shows_the_cameras_image_depth_view_and_cloud(namespace: str, proc
         for index, arguments in enumerate(static_transform_arguments(name)):
             with open(tmp_path / f"static_tf_{index}.log", "wb") as output:
                 started.append(processes.popen([str(STATIC_TF), *arguments], stdout=output, stderr=subprocess.STDOUT))
-        home = tmp_path / "home"  # rviz2 keeps its settings under $HOME/.rviz2
-        runtime = tmp_path / "runtime"
-        runtime.mkdir(mode=0o700)
-        environment = {
-            **os.environ,
-            "DISPLAY": display,
-            "LIBGL_ALWAYS_SOFTWARE": "1",
-            "QT_X11_NO_MITSHM": "1",
-            "HOME": str(home),
-            "XDG_RUNTIME_DIR": str(runtime),
-        }
-        home.mkdir()
+        environment = x_environment(display, tmp_path)
         with open(rviz_log, "wb") as output:
-            start = time.monotonic()
             rviz = processes.popen(
                 [str(RVIZ2), "-d", str(config_path)], stdout=output, stderr=subprocess.STDOUT, env=environment
             )
         started.append(rviz)
-        deadline = start + PICTURE_TIMEOUT
-        shots = 0
-        while True:
+
+        def running() -> None:
             assert rviz.poll() is None, f"rviz2 exited with {rviz.returncode}: {rviz_log.read_text()[-3000:]}"
             assert node.poll() is None, f"camera_node exited with {node.returncode}"
-            png, shot = screenshot(display)
-            shots += 1
-            problems, measures = judge(shot, expected)
-            if not problems:
-                break
-            if time.monotonic() > deadline:
-                (tmp_path / "rviz_wrong.png").write_bytes(png)
-                raise AssertionError(
-                    f"rviz2's picture was not right within {PICTURE_TIMEOUT} s ({shots} screenshots; the last in "
-                    f"{tmp_path / 'rviz_wrong.png'}): {problems}"
-                )
-            time.sleep(1.0)
-        elapsed = time.monotonic() - start
-        print(f"rviz2 showed the right picture {elapsed:.1f} s after its start ({shots} screenshots): {measures}")
+
+        png, _ = wait_for_picture(display, expected, running, tmp_path)
         if WRITE_SCREENSHOT:
             SCREENSHOT.write_bytes(png)
         problems = log_problems(rviz_log.read_text(errors="replace"))
         assert not problems, f"rviz2 reported errors or warnings: {problems}"
-        stop(rviz)  # rviz2 may die of SIGSEGV at exit: tolerated
+        print(f"rviz2 exited with {stop(rviz)}")  # rviz2 may crash at exit (rviz_crash_at_exit): tolerated
         code, output = stop_node(node)
         assert code == 0, output
         assert "Traceback" not in output and "[ERROR]" not in output, output
@@ -385,3 +442,250 @@ def test_rviz2_shows_the_cameras_image_depth_view_and_cloud(namespace: str, proc
             stop(process)
         stop(xvfb)
     assert all(process.poll() is not None for process in (*started, xvfb)), "a process was left running"
+
+
+# ------------------------------------------------------------------------------ `ros2 launch ... rviz:=true`
+RVIZ_DIED = re.compile(
+    r"\[ERROR\] \[(rviz2-\d+)\]: process has died \[pid (\d+), exit code (-?\d+), cmd '(\S*)[^']*'\]\."
+)
+HEAP_CHECK = re.compile(
+    r"double free or corruption.*|corrupted .*|(?:malloc|free|realloc|munmap_chunk|malloc_consolidate)\(\): .*"
+)
+"""What glibc prints when its heap checks find memory freed twice or overwritten, before it aborts the process."""
+CTRL_C_LINE = "[WARNING] [launch]: user interrupted with ctrl-c (SIGINT)"
+STOP_TIMEOUT = 60.0
+
+
+def rviz_crash_at_exit(lines: list[str], pid: int) -> str | None:
+    """The launch's line for rviz2 (`pid`) dying on its way out after Ctrl-C, when that is Humble's rviz2's known
+    crash at exit: SIGSEGV (-11), or SIGABRT (-6) from glibc's heap checks with rviz2's line saying so (measured
+    here, every time: its PointCloud2 display's destructor frees an Ogre material twice, ~PointCloud2Display ->
+    ~PointCloud -> Ogre::Material::~Material -> "double free or corruption"). None: no such line."""
+    for line in lines:
+        died = RVIZ_DIED.fullmatch(line)
+        if died is None or int(died.group(2)) != pid or not died.group(4).endswith("/rviz2"):
+            continue
+        tag = f"[{died.group(1)}] "
+        heap_check = any(text.startswith(tag) and HEAP_CHECK.fullmatch(text[len(tag) :]) for text in lines)
+        if died.group(3) == "-11" or (died.group(3) == "-6" and heap_check):
+            return line
+    return None
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat's fields after the command: state, ppid, pgrp, ... (None: no such process)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_id(pid: int) -> tuple[int, str] | None:
+    """(pid, start time): a process, not a pid that may be reused."""
+    stat = proc_stat(pid)
+    return None if stat is None else (pid, stat[19])
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def descendants(root: int) -> set[tuple[int, str]]:
+    """Every living process below `root` (by parent pid), as (pid, start time)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        stat = proc_stat(int(entry)) if entry.isdigit() else None
+        if stat is not None:
+            parents[int(entry)] = int(stat[1])
+    found: set[tuple[int, str]] = set()
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            identity = process_id(pid) if ppid == parent else None
+            if identity is not None and identity not in found:
+                found.add(identity)
+                frontier.append(pid)
+    return found
+
+
+def still_running(seen: set[tuple[int, str]], group: int) -> list[str]:
+    """The processes of `seen` that still run (zombies do not), and any other process still in process `group`."""
+    left = []
+    for entry in os.listdir("/proc"):
+        stat = proc_stat(int(entry)) if entry.isdigit() else None
+        if stat is None or stat[0] == "Z":
+            continue
+        if (int(entry), stat[19]) in seen or int(stat[2]) == group:
+            left.append(f"{entry} {command_line(int(entry))}")
+    return left
+
+
+def held_shared_memory(pid: int) -> set[Path]:
+    """The /dev/shm files process `pid` owns: those it has open or mapped, but of Fast DDS's only the segments whose
+    lock file (`<segment>_el`) it holds (a participant also maps its peers' segments; port segments stay by design)."""
+    try:
+        opened = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    except OSError:
+        return set()
+    mapped = [fields[5] for fields in (line.split(maxsplit=5) for line in maps) if len(fields) == 6]
+    owned = set()
+    for path in (Path(path.removesuffix(" (deleted)")) for path in opened + mapped):
+        if path.parent != Path("/dev/shm") or "_port" in path.name:
+            continue
+        if path.name.endswith("_el"):
+            owned |= {path, path.with_name(path.name.removesuffix("_el"))}
+        elif not path.name.startswith(SEGMENT_PREFIXES):
+            owned.add(path)
+    return owned
+
+
+def small_synthetic_parameters(path: Path) -> Path:
+    """config/synthetic.yaml at the test's small resolution and rate (rviz2 keeps up on two cores)."""
+    parameters = yaml.safe_load(PARAMETERS.read_text())
+    parameters["/**"]["ros__parameters"].update(width=WIDTH, height=HEIGHT, fps=FPS)
+    path.write_text(yaml.safe_dump(parameters, sort_keys=False))
+    return path
+
+
+def stop_group(launch: subprocess.Popen[bytes], seen: set[tuple[int, str]]) -> None:
+    """The clean-up on every path: Ctrl-C to the launch's process group if it still runs, then SIGKILL to what is
+    left: the processes it started (by pid and start time) and the members of its group (whose id none other takes)."""
+    if launch.poll() is None:
+        os.killpg(launch.pid, signal.SIGINT)
+        try:
+            launch.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            launch.kill()
+            launch.wait(10)
+    for entry in os.listdir("/proc"):
+        stat = proc_stat(int(entry)) if entry.isdigit() else None
+        if stat is not None and ((int(entry), stat[19]) in seen or int(stat[2]) == launch.pid):
+            try:
+                os.kill(int(entry), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_ros2_launch_rviz_shows_the_camera_and_ctrl_c_stops_everything(
+    namespace: str, processes, tmp_path: Path
+) -> None:
+    if ROS2 is None:
+        pytest.skip(
+            f"no `ros2` command: run on ROS 2 Humble with rviz2, `tools/humble python -m pytest` ({RVIZ_TARBALL})"
+        )
+    name = namespace  # camera_name: also the shared-memory namespace, which the conftest knows as this test's
+    config = camera_config(name)
+    expected = expected_picture(config)
+    width, height = int(config["Window Geometry"]["Width"]), int(config["Window Geometry"]["Height"])
+    command = [
+        ROS2,
+        *("launch", "airo_mp_camera", "zed.launch.py", "camera_type:=synthetic", "rviz:=true"),
+        f"camera_name:={name}",
+        f"config_file:={small_synthetic_parameters(tmp_path / 'parameters.yaml')}",
+    ]
+    temporary = tmp_path / "tmp"  # the launch's temporary files (the rewritten rviz config, launch_ros's parameters)
+    temporary.mkdir()
+    log = tmp_path / "launch.log"
+    xvfb, display = start_x_server(processes, tmp_path / "xvfb.log", width, height)  # a screen sized like the window
+    seen: set[tuple[int, str]] = set()  # every process the launch started, by pid and start time
+    owned: dict[Path, str] = {}  # /dev/shm files the launch's processes owned, with their command
+    launch = None
+    near, far = os.openpty()  # stdin: a terminal (without one, launch sends every process a second SIGINT)
+    try:
+        with open(log, "wb") as output:  # a file, not a pipe: nothing blocks on a full pipe
+            start = time.monotonic()
+            launch = processes.popen(
+                command,
+                stdin=far,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env={**x_environment(display, tmp_path), "TMPDIR": str(temporary)},
+                start_new_session=True,  # its own process group, as in a terminal
+            )
+        os.close(far)
+        far = -1
+
+        def running() -> None:
+            seen.update(descendants(launch.pid))
+            assert launch.poll() is None, f"ros2 launch exited with {launch.returncode}: {log.read_text()[-3000:]}"
+
+        wait_for_picture(display, expected, running, tmp_path)
+        picture_after = time.monotonic() - start
+        seen.update(descendants(launch.pid))
+        commands = {pid: command_line(pid) for pid, _ in seen}
+        programs = {
+            program: [pid for pid, line in commands.items() if f"/{program} " in line]
+            for program in ("camera_node", "static_transform_publisher", "rviz2")
+        }
+        assert all(programs.values()) and len(programs["static_transform_publisher"]) == 2, (
+            f"the launch did not start camera_node, two static_transform_publishers and rviz2: {commands}"
+        )
+        for pid in commands:
+            owned.update(dict.fromkeys(held_shared_memory(pid), commands[pid]))
+        assert Path(f"/dev/shm/airo_mp_camera.{name}") in owned, f"the camera's segment was not seen: {owned}"
+        ctrl_c_at = log.stat().st_size
+        os.killpg(launch.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole foreground process group
+        stopping = time.monotonic()
+        try:
+            launch.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"ros2 launch still running {STOP_TIMEOUT} s after Ctrl-C:\n{log.read_text()}"
+            ) from None
+        stop_took = time.monotonic() - stopping
+        deadline = time.monotonic() + 10.0  # the launch waited for its nodes; their children may lag a moment
+        while still_running(seen, launch.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = still_running(seen, launch.pid)
+    finally:
+        if far >= 0:
+            os.close(far)
+        if launch is not None:
+            stop_group(launch, seen)
+        os.close(near)
+        stop(xvfb)
+    assert xvfb.poll() is not None
+    text = log.read_bytes()
+    before, after = (part.decode(errors="replace") for part in (text[:ctrl_c_at], text[ctrl_c_at:]))
+    print(f"picture right {picture_after:.1f} s after the launch started; Ctrl-C ended it in {stop_took:.1f} s")
+    print(f"the launch after Ctrl-C:\n{after}")
+    assert launch.returncode == 0, f"ros2 launch exited with {launch.returncode} after Ctrl-C:\n{after}"
+    assert not left, f"still running after Ctrl-C: {left}"
+
+    # Before Ctrl-C: no error or warning from any process or from launch.
+    problems = [line for line in before.splitlines() if "[ERROR]" in line or "[WARN" in line or "Traceback" in line]
+    assert not problems, f"errors or warnings before Ctrl-C: {problems}\n{before[-5000:]}"
+    # After it: launch's own Ctrl-C line; every process finished cleanly but rviz2, which may crash on its way out.
+    lines = after.splitlines()
+    assert CTRL_C_LINE in lines, after
+    (rviz,) = programs["rviz2"]
+    crash = rviz_crash_at_exit(lines, rviz)
+    problems = [
+        line
+        for line in lines
+        if ("[ERROR]" in line or "[WARN" in line or "Traceback" in line) and line not in (CTRL_C_LINE, crash)
+    ]
+    assert not problems, f"errors or warnings after Ctrl-C: {problems}\n{after}"
+    for program, pids in programs.items():
+        for pid in pids:
+            if program != "rviz2" or crash is None:
+                assert f"process has finished cleanly [pid {pid}]" in after, f"{program} [pid {pid}]:\n{after}"
+
+    # Nothing of ours in /dev/shm: camera_node's segment and every file the launch's processes owned (rviz2's
+    # Fast DDS segment stays when it crashed: a dead process cannot remove it; removed here).
+    print(f"/dev/shm files the launch's processes owned: {sorted(str(path) for path in owned)}")
+    left_behind = {str(path): owner for path, owner in owned.items() if path.exists()}
+    if crash is not None:
+        rviz_segments = {path for path, owner in left_behind.items() if owner == commands[rviz]}
+        print(f"rviz2 crashed at exit; its Fast DDS segments left: {sorted(rviz_segments)}")
+        for path in rviz_segments:  # its lock's holder is dead: no process uses it
+            Path(path).unlink(missing_ok=True)
+        left_behind = {path: owner for path, owner in left_behind.items() if path not in rviz_segments}
+    assert not left_behind, f"left in /dev/shm (file: its owner): {left_behind}"
+    assert not [path for path in Path("/dev/shm").iterdir() if path.name.startswith(f"airo_mp_camera.{name}")]
+    print(f"the launch's temporary files left: {sorted(path.name for path in temporary.iterdir())}")
