@@ -99,10 +99,28 @@ def test_unknown_or_repeated_priority_names_are_refused_saying_what_is_accepted(
         parse_priority("rgb,depth,rgb")
 
 
-@pytest.mark.parametrize("budget", [0.0, -5.0])
-def test_a_budget_of_zero_or_less_stops_the_node_naming_the_parameter(budget: float) -> None:
-    with pytest.raises(ParameterError, match=r"parameter 'remote.max_mbit_s' must be a number > 0"):
-        remote_bridge_config({"remote.max_mbit_s": budget}, "camera")
+@pytest.mark.parametrize(
+    ("parameter", "value", "allowed"),
+    [
+        ("remote.max_mbit_s", -5.0, "a number >= 0"),
+        ("remote.rgb.min_jpeg_quality", 0, "an integer from 1 to 100"),
+        ("remote.rgb.min_jpeg_quality", 101, "an integer from 1 to 100"),
+        ("remote.rgb.min_scale", 0.0, "a number > 0"),
+        ("remote.rgb.min_scale", 1.5, "a number > 0"),
+    ],
+)
+def test_a_bad_ceiling_or_floor_stops_the_node_naming_the_parameter(
+    parameter: str, value: float, allowed: str
+) -> None:
+    with pytest.raises(ParameterError, match=rf"parameter '{parameter}' must be {allowed}"):
+        remote_bridge_config({parameter: value}, "camera")
+
+
+def test_no_ceiling_and_no_pinned_form_by_default() -> None:
+    config = remote_bridge_config({}, "camera")
+    assert config.link_budget_mbit_s == 0.0  # the link estimate alone
+    assert config.jpeg_quality == 0 and config.image_scale == 0.0  # chosen by the remote bridge
+    assert (config.min_jpeg_quality, config.min_image_scale) == (40, 0.5)
 
 
 def test_an_unknown_priority_name_stops_the_node_naming_the_parameter() -> None:

@@ -60,6 +60,7 @@ from airo_mp_camera.ros.messages import (
     message_backed_array,
 )
 from airo_mp_camera.ros.parameters import BridgeConfig, StreamConfig
+from airo_mp_camera.ros.remote_link import Form, RemoteLink, forms, scale_steps
 
 logger = logging.getLogger(__name__)
 
@@ -237,20 +238,27 @@ class Bridge:
         self._depth_mm = DepthMillimetreBuilder()
         self._cloud = PointCloudBuilder(xyz_only=config.points_xyz_only)
         self._compressors: dict[str, CompressedImageBuilder] = {}
-        self.link_share = (
-            LinkShare(config.link_budget_mbit_s, config.link_priority)
-            if config.remote and config.link_budget_mbit_s > 0
-            else None
-        )
-        self._scalers = {
-            name: ImageScaler(scale, nearest=name == "depth")
-            for name, scale in (
-                ("rgb", config.image_scale),
-                ("right", config.image_scale),
-                ("depth", config.depth_scale),
+        self.remote_link: RemoteLink | None = None
+        self.link_share: LinkShare | None = None
+        if config.remote:
+            choices = forms(config.jpeg_quality, config.min_jpeg_quality, config.image_scale, config.min_image_scale)
+            self.remote_link = RemoteLink(
+                config.link_budget_mbit_s,
+                config.link_priority,
+                choices,
+                scale_steps(config.depth_scale, config.min_depth_scale),
+                self._writers,
+                clock,
+                self._new_form,
+                self._new_depth_scale,
             )
-            if scale != 1.0
-        }
+            self.link_share = self.remote_link.share
+        self._scalers: dict[str, ImageScaler] = {}
+        self._scales = {"rgb": config.image_scale, "right": config.image_scale, "depth": config.depth_scale}
+        self._jpeg_quality = config.jpeg_quality
+        if self.remote_link is not None:
+            self._new_form(self.remote_link.rgb_form.current, "")
+            self._new_depth_scale(self.remote_link.depth_form.scale, "")
         self._receiver: BridgeReceiver | None = None
         self._available: set[str] = set()
         self._warned_missing: set[str] = set()
@@ -286,9 +294,13 @@ class Bridge:
     # ------------------------------------------------------------------------------ lifetime
     def start(self) -> None:
         self._thread.start()
+        if self.remote_link is not None:
+            self.remote_link.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        if self.remote_link is not None:
+            self.remote_link.stop()
         if self._thread.is_alive():
             self._thread.join(timeout)
         if self._depth_encoder is not None:
@@ -510,12 +522,42 @@ class Bridge:
             stream.stats.latencies.append(self._clock() - captured)
 
     def _charge(self, key: str, nbytes: int) -> None:
-        if self.link_share is not None:
-            self.link_share.sent(key, nbytes, self._clock())
+        if self.remote_link is not None:
+            self.remote_link.charge(key, nbytes)
+
+    def _writers(self) -> dict[str, list[Publisher]]:
+        """The publishers of each stream (the remote link polls them for acknowledgements)."""
+        return {
+            name: [p for p in (stream.main, stream.info, stream.compressed) if p is not None]
+            for name, stream in self.streams.items()
+        }
+
+    def _new_form(self, form: Form, why: str) -> None:
+        """The form of rgb (and right) the remote link chose: used from the next frame on."""
+        if why:
+            self.node.get_logger().info(f"remote rgb: {form} ({why})")
+        self._jpeg_quality = form.jpeg_quality
+        self._scales["rgb"] = self._scales["right"] = form.scale
+
+    def _new_depth_scale(self, scale: float, why: str) -> None:
+        """The depth scale the remote link chose: used from the next frame on."""
+        if why:
+            self.node.get_logger().info(f"remote depth: scale {scale:g} ({why})")
+        self._scales["depth"] = scale
+
+    def _scaler(self, name: str) -> ImageScaler | None:
+        """The scaler of a stream's smaller form (None: full size)."""
+        scale = self._scales.get(name, 1.0)
+        if scale in (0.0, 1.0):
+            return None
+        scaler = self._scalers.get(name)
+        if scaler is None or scaler.scale != scale:
+            scaler = self._scalers[name] = ImageScaler(scale, nearest=name == "depth")
+        return scaler
 
     def _scaled(self, name: str, pixels: np.ndarray) -> np.ndarray:
         """A remote stream's image in its smaller form (remote.rgb.scale, remote.depth.scale), if asked for."""
-        scaler = self._scalers.get(name)
+        scaler = self._scaler(name)
         return pixels if scaler is None else scaler.scale_image(pixels)
 
     def _main_message(self, name: str, receiver: BridgeReceiver, stream_header: Header) -> Image | PointCloud2:
@@ -557,7 +599,7 @@ class Bridge:
         else:
             baseline = float(receiver.pose_of_right_view_in_left_view[0, 3])
             info = camera_info(receiver.intrinsics_matrix("right"), distortion, width, height, stream_header, baseline)
-        scaler = self._scalers.get(name)
+        scaler = self._scaler(name)
         if scaler is not None:
             scale_camera_info(info, *scaled_size(width, height, scaler.scale))
         return info
@@ -582,9 +624,10 @@ class Bridge:
         return self._depth_encoder
 
     def _compressor(self, name: str) -> CompressedImageBuilder:
-        if name not in self._compressors:
+        builder = self._compressors.get(name)
+        if builder is None or builder.jpeg_quality != self._jpeg_quality:
             config = self.config
-            self._compressors[name] = CompressedImageBuilder(
-                config.compressed_format, config.jpeg_quality, config.png_level
+            builder = self._compressors[name] = CompressedImageBuilder(
+                config.compressed_format, self._jpeg_quality, config.png_level
             )
-        return self._compressors[name]
+        return builder

@@ -65,8 +65,19 @@ class DiagnosticsReporter:
             ("publisher restarts", str(bridge.restarts)),
             ("last frame id", str(bridge.last_frame_id)),
         ]
-        if bridge.link_share is not None:
-            values.append(("link budget (Mbit/s)", f"{bridge.link_share.budget_bit_s * 1e-6:g}"))
+        link = bridge.remote_link
+        if link is not None:
+            estimate, form = link.estimate, link.rgb_form
+            ceiling = f"{estimate.ceiling_bit_s * 1e-6:g}" if estimate.ceiling_bit_s else "none"
+            values += [
+                ("link estimate (Mbit/s)", f"{estimate.estimate_bit_s * 1e-6:.2f}"),
+                ("link estimate", estimate.reason),
+                ("link ceiling (Mbit/s)", ceiling),
+                ("link over-uses", str(estimate.over_uses)),
+                ("rgb form", f"{form.current} ({'chosen: ' + form.why if form.adaptive else 'set by parameters'})"),
+                ("rgb form changes", str(form.changes)),
+                ("depth scale", f"{link.depth_form.scale:g} ({link.depth_form.why})"),
+            ]
         for name, stream in bridge.streams.items():
             stats = stream.stats
             sent = stats.bytes + stats.encoded_bytes

@@ -30,7 +30,10 @@ from airo_mp_camera.ros.link_share import PRIORITY_NAMES
 
 NAMESPACE = "http://www.eprosima.com"
 CONTROLLER = "airo_mp_camera_remote_link"
-PERIOD_MS = 10
+PERIOD_MS = 1  # the controller hands the transport at most a period's bytes at once: small chunks interleave
+AUTOMATIC_MBIT_S = 500.0
+"""The controller's budget where the user set no ceiling (remote.max_mbit_s 0): the link estimate paces the streams;
+the controller only orders them, in chunks of a period's bytes (125 KB: 10 ms of a 100 Mbit/s link)."""
 PACE_FACTOR = 2.0
 PUBLICATION_MODE_ENV = {"RMW_FASTRTPS_PUBLICATION_MODE": "AUTO"}
 _Q = f"{{{NAMESPACE}}}"

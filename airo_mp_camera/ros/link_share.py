@@ -1,14 +1,16 @@
 """How the remote bridge shares a link that cannot carry every stream: a budget, given out in priority order.
 
-Each remote stream (and, apart from it, the raw topics) asks for its frame size times its rate: the camera's
-rate, capped by the stream's `max_rate`. `LinkShare` hands the budget (`remote.max_mbit_s`) to the streams in
-priority order (`remote.priority`, by default rgb, depth, points, right, raw): a stream gets all it asks for
-while the budget lasts, the next one what is left, and a stream after the budget ran out gets nothing (it is
-paused). Every stream fills its own token bucket at the rate it was given; a frame goes out only when the
-bucket holds the frame's size, and otherwise it is skipped, never queued: a stream that was given less than it
-asks for sends the newest frame at the rate its share carries, so the link never holds more than a frame or
-two of a stream and latency stays flat. A skipped frame is counted with its reason: `lower priority` (streams
-before it took part of what it could have had) or `budget` (it got all the budget allows it, still too little).
+Each remote stream (and, apart from it, the raw topics) asks for its frame size times its rate: the camera's rate,
+capped by the stream's `max_rate`. `LinkShare` hands the budget (`remote.max_mbit_s`) to the streams in priority
+order (`remote.priority`, by default rgb, depth, points, right, raw): a stream gets all it asks for while the budget
+lasts, the next one what is left, and a stream after the budget ran out gets nothing (it is paused); so does a
+lower-priority stream whose one frame would hold the whole link for longer than LONG_FRAME_S, since the frames of
+the streams before it would wait behind it in the link's queue. Every stream fills its own token bucket at the rate
+it was given; a frame goes out only when the bucket holds the frame's size, and otherwise it is skipped, never
+queued: a stream that was given less than it asks for sends the newest frame at the rate its share carries, so the
+link never holds more than a frame or two of a stream and latency stays flat. A skipped frame is counted with its
+reason: `lower priority` (streams before it took part of what it could have had) or `budget` (it got all the budget
+allows it, still too little).
 
 Sizes are learned from the frames sent (the last few, smoothed); a stream whose size is not known yet sends
 its first frame freely. Streams that nobody subscribes to ask for nothing, so their share goes to the others.
@@ -29,6 +31,9 @@ SKIP_REASONS = (BUDGET, LOWER_PRIORITY)
 BURST_S = 0.05
 """A bucket holds at most one frame plus this many seconds of its share: what accrues while the stream waits for
 its next camera frame is kept (else a stream given 12 Hz of a 30 Hz camera would get 10), no burst after a pause."""
+LONG_FRAME_S = 0.1
+"""A lower-priority stream whose frame would hold the whole link longer than this is paused (it would hold up the
+frames of the streams before it)."""
 _SIZE_WEIGHT = 0.3  # weight of the newest frame in a stream's smoothed size
 
 
@@ -112,6 +117,19 @@ class LinkShare:
             self.streams = dict(sorted(self.streams.items(), key=lambda item: self._rank(item[0])))
         return share
 
+    def set_budget(self, budget_bit_s: float) -> None:
+        """A new budget (the link estimate of the moment), given out again at once."""
+        with self._lock:
+            self.budget_bit_s = max(budget_bit_s, 1.0)
+            self._give_out()
+
+    def resize(self, key: str, factor: float) -> None:
+        """`key`'s frames change size by about `factor` (a new form): what it asks for follows at once."""
+        with self._lock:
+            share = self._stream(key)
+            share.frame_bits *= factor
+            self._give_out()
+
     def ask(self, key: str, rate_hz: float) -> None:
         """Sets the rate `key` asks for (0: nobody subscribes to it now); the budget is given out again."""
         with self._lock:
@@ -120,9 +138,14 @@ class LinkShare:
 
     def _give_out(self) -> None:
         left = self.budget_bit_s
+        before_it = False  # a stream of higher priority asks for some of the link
         for share in self.streams.values():
-            share.given_bit_s = min(share.asked_bit_s, left)
+            # A frame that alone holds the whole link for over LONG_FRAME_S would hold up the streams before it
+            # (their frames wait behind its fragments in the link's queue): it waits until the link is faster.
+            too_long = before_it and share.frame_bits > self.budget_bit_s * LONG_FRAME_S
+            share.given_bit_s = 0.0 if too_long else min(share.asked_bit_s, left)
             left -= share.given_bit_s
+            before_it = before_it or share.rate_hz > 0.0
 
     def admit(self, key: str, now: float) -> str | None:
         """Whether a frame of `key` may go out now: None if so (then report it with `sent`), else the reason.

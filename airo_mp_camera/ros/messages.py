@@ -251,6 +251,7 @@ class CompressedImageBuilder:
 
         self._cv2 = cv2
         self._format = image_format
+        self.jpeg_quality = jpeg_quality
         if image_format == "jpeg":
             self._extension, self._params = ".jpg", [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
         else:

@@ -37,7 +37,7 @@ from airo_mp_camera.ros.fastdds_profiles import (
 from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
 from airo_mp_camera.ros.host_isolation import is_isolated, must_restart_isolated, restart_isolated
 from airo_mp_camera.ros.hosted_camera import HostedCameraPublisher
-from airo_mp_camera.ros.link_pacing import paced_profile, remote_topics
+from airo_mp_camera.ros.link_pacing import AUTOMATIC_MBIT_S, paced_profile, remote_topics
 from airo_mp_camera.ros.parameters import (
     BRIDGE_SPECS,
     CAMERA_SPECS,
@@ -239,7 +239,10 @@ class CameraBridgeNode(Node):
             assert self._remote_config is not None
             topics = remote_topics(f"{self.get_fully_qualified_name().rstrip('/')}/remote", REMOTE_STREAMS)
             paced = paced_profile(
-                profile, self._remote_config.link_budget_mbit_s, self._remote_config.link_priority, topics
+                profile,
+                self._remote_config.link_budget_mbit_s or AUTOMATIC_MBIT_S,
+                self._remote_config.link_priority,
+                topics,
             )
         self.remote = RemoteBridgeProcess(
             parameters,

@@ -63,6 +63,8 @@ class ParameterSpec:
         if self.choices:
             return f"one of {', '.join(self.choices)}"
         if self.minimum is not None and self.maximum is not None:
+            if self.exclusive_minimum:
+                return f"{kind} > {self.minimum:g} and <= {self.maximum:g}"
             return f"{kind} from {self.minimum:g} to {self.maximum:g}"
         if self.minimum is not None:
             return f"{kind} {'>' if self.exclusive_minimum else '>='} {self.minimum:g}"
@@ -290,7 +292,19 @@ REMOTE_SPECS: tuple[ParameterSpec, ...] = (
         choices=COMPRESSED_FORMATS,
     ),
     ParameterSpec(
-        "remote.rgb.jpeg_quality", 80, "JPEG quality of the remote compressed topics.", minimum=1, maximum=100
+        "remote.rgb.jpeg_quality",
+        0,
+        "JPEG quality of the remote compressed topics. 0: chosen by the remote bridge (80, lower down to "
+        "remote.rgb.min_jpeg_quality when the link cannot carry rgb at its rate); 1 to 100: this one, never adapted.",
+        minimum=0,
+        maximum=100,
+    ),
+    ParameterSpec(
+        "remote.rgb.min_jpeg_quality",
+        40,
+        "The lowest JPEG quality the remote bridge chooses for rgb (with remote.rgb.jpeg_quality 0).",
+        minimum=1,
+        maximum=100,
     ),
     ParameterSpec("remote.rgb.png_level", 1, "PNG level of the remote compressed topics.", minimum=0, maximum=9),
     ParameterSpec(
@@ -327,11 +341,11 @@ REMOTE_SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec("remote.points.xyz_only", False, "Remote point cloud with x, y, z only (no rgb)."),
     ParameterSpec(
         "remote.max_mbit_s",
-        1000.0,
-        "Remote bridge: the most its streams send together, in Mbit/s; set it a little under the link's rate "
-        "(e.g. 90 on 100 Mbit Wi-Fi). Given out in remote.priority order; a stream beyond it skips frames.",
+        0.0,
+        "Remote bridge: the most its streams send together, in Mbit/s. 0: no ceiling; the remote bridge finds what "
+        "the link carries by itself (from its subscribers' acknowledgements) and follows it as it changes. Given "
+        "out in remote.priority order; a stream beyond it skips frames.",
         minimum=0.0,
-        exclusive_minimum=True,
     ),
     ParameterSpec(
         "remote.priority",
@@ -341,16 +355,34 @@ REMOTE_SPECS: tuple[ParameterSpec, ...] = (
     ),
     ParameterSpec(
         "remote.rgb.scale",
-        1.0,
-        "Remote rgb and right images (and camera_info, as image_proc's resize) scaled by this factor; 1: full size.",
+        0.0,
+        "Remote rgb and right images (and camera_info, as image_proc's resize) scaled by this factor; 1: full size. "
+        "0: chosen by the remote bridge (full size, smaller down to remote.rgb.min_scale when even the lowest JPEG "
+        "quality does not fit the link); above 0: this one, never adapted.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    ParameterSpec(
+        "remote.rgb.min_scale",
+        0.5,
+        "The smallest scale the remote bridge chooses for rgb and right (with remote.rgb.scale 0).",
         minimum=0.0,
         maximum=1.0,
         exclusive_minimum=True,
     ),
     ParameterSpec(
         "remote.depth.scale",
-        1.0,
-        "Remote depth images (and camera_info) scaled by this factor, nearest pixel (no mixed depths); 1: full size.",
+        0.0,
+        "Remote depth images (and camera_info) scaled by this factor, nearest pixel (no mixed depths); 1: full size. "
+        "0: chosen by the remote bridge (full size, smaller down to remote.depth.min_scale while one full frame "
+        "would hold the link too long); above 0: this one, never adapted.",
+        minimum=0.0,
+        maximum=1.0,
+    ),
+    ParameterSpec(
+        "remote.depth.min_scale",
+        0.25,
+        "The smallest scale the remote bridge chooses for depth (with remote.depth.scale 0).",
         minimum=0.0,
         maximum=1.0,
         exclusive_minimum=True,
@@ -552,11 +584,17 @@ class BridgeConfig:
     grab_timeout: float = 1.0
     diagnostics_period: float = 1.0
     link_budget_mbit_s: float = 0.0
-    """The remote bridge's budget (remote.max_mbit_s); 0: no link share (the local bridge)."""
+    """The remote bridge's ceiling (remote.max_mbit_s); 0: none, the link estimate alone (ros/link_estimate.py)."""
     link_priority: tuple[str, ...] = LINK_PRIORITY
     image_scale: float = 1.0
-    """rgb and right images (and their camera_info) scaled by this factor (the remote bridge's smaller forms)."""
+    """rgb and right images (and their camera_info) scaled by this factor (the remote bridge's smaller forms);
+    0: chosen by the remote bridge, from 1 down to `min_image_scale`."""
+    min_image_scale: float = 1.0
+    min_jpeg_quality: int = 80
+    """With `jpeg_quality` 0 (the remote bridge's choice): the lowest it chooses."""
     depth_scale: float = 1.0
+    """Depth images (and camera_info) scaled by this factor; 0: the remote bridge chooses, down to min_depth_scale."""
+    min_depth_scale: float = 1.0
 
     @property
     def left_frame(self) -> str:
@@ -683,7 +721,10 @@ def remote_bridge_config(values: Mapping[str, Any], node_name: str) -> BridgeCon
         link_budget_mbit_s=float(checked["remote.max_mbit_s"]),
         link_priority=_link_priority(str(checked["remote.priority"])),
         image_scale=float(checked["remote.rgb.scale"]),
+        min_image_scale=float(checked["remote.rgb.min_scale"]),
+        min_jpeg_quality=int(checked["remote.rgb.min_jpeg_quality"]),
         depth_scale=float(checked["remote.depth.scale"]),
+        min_depth_scale=float(checked["remote.depth.min_scale"]),
     )
 
 

@@ -1,0 +1,130 @@
+"""The remote bridge's link estimate: found from what was sent and when it was acknowledged (a fake clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from airo_mp_camera.ros.link_estimate import FLOOR_BIT_S, START_BIT_S, LinkEstimate
+
+FRAME_BYTES = 100_000  # a 720p jpeg
+STEP_S = 1 / 30
+
+
+class Link:
+    """A link of `rate_bit_s` in front of one reliable subscriber: a FIFO that delivers at that rate.
+
+    Each frame the sender hands over `wanted_bit_s` worth (or what the estimate lets out, if less); a message is
+    acknowledged once its last byte crossed the link, plus `round_trip_s`, plus `repair_s` for every message
+    `lost_every` (a lost packet asked for again).
+    """
+
+    def __init__(self, rate_bit_s: float, round_trip_s: float = 0.002) -> None:
+        self.rate_bit_s = rate_bit_s
+        self.round_trip_s = round_trip_s
+        self.lost_every = 0
+        self.repair_s = 0.03
+        self.free_at = 0.0  # when the link has sent everything handed to it so far
+        self.in_flight: list[tuple[float, int]] = []  # (acknowledged at, bytes sent so far)
+        self.sent = 0
+        self.messages = 0
+
+    def run(self, estimate: LinkEstimate, seconds: float, wanted_bit_s: float, start: float) -> float:
+        """Sends for `seconds` from `start`; returns the time it ended. The estimate paces the sender."""
+        now, tokens = start, 0.0
+        while now < start + seconds:
+            budget = estimate.update(now)
+            tokens = min(tokens + budget * STEP_S, max(2 * 8 * FRAME_BYTES, 2 * budget * STEP_S))
+            for _ in range(max(int(wanted_bit_s * STEP_S / (8 * FRAME_BYTES) + 0.5), 1)):
+                if tokens < 8 * FRAME_BYTES or wanted_bit_s == 0:
+                    break
+                tokens -= 8 * FRAME_BYTES
+                self.send(estimate, now)
+            now += STEP_S
+            self.acknowledge(estimate, now)
+        return now
+
+    def send(self, estimate: LinkEstimate, now: float) -> None:
+        self.free_at = max(self.free_at, now) + 8 * FRAME_BYTES / self.rate_bit_s
+        self.sent += FRAME_BYTES
+        self.messages += 1
+        repaired = self.lost_every and self.messages % self.lost_every == 0
+        self.in_flight.append((self.free_at + self.round_trip_s + (self.repair_s if repaired else 0.0), self.sent))
+        estimate.sent("rgb", FRAME_BYTES, now)
+
+    def acknowledge(self, estimate: LinkEstimate, now: float) -> None:
+        done = [sent for at, sent in self.in_flight if at <= now]
+        if done and len(done) == len(self.in_flight):  # all acknowledged: what the poll sees
+            estimate.acknowledged("rgb", done[-1], now)
+            self.in_flight.clear()
+        elif done:  # acknowledgements come in order; the writer reports "all" only when all are in
+            pass
+
+
+def settle(link: Link, estimate: LinkEstimate, seconds: float, wanted_bit_s: float, start: float = 0.0) -> float:
+    return link.run(estimate, seconds, wanted_bit_s, start)
+
+
+def mean_estimate(link: Link, estimate: LinkEstimate, seconds: float, wanted_bit_s: float, start: float) -> float:
+    """The estimate averaged over `seconds` (it saw-tooths around the link's rate, as it probes and backs off)."""
+    samples, now = [], start
+    while now < start + seconds:
+        now = link.run(estimate, 0.1, wanted_bit_s, now)
+        samples.append(estimate.estimate_bit_s)
+    return sum(samples) / len(samples)
+
+
+def test_the_estimate_falls_to_a_slower_link_within_two_seconds() -> None:
+    link, estimate = Link(100e6), LinkEstimate()
+    now = settle(link, estimate, 10.0, 200e6)
+    assert 60e6 <= mean_estimate(link, estimate, 5.0, 200e6, now) <= 110e6
+    link.rate_bit_s = 20e6
+    settle(link, estimate, 2.0, 200e6, now + 5.0)
+    assert estimate.estimate_bit_s <= 22e6, estimate.estimate_bit_s
+    assert estimate.over_uses >= 1
+
+
+def test_the_estimate_grows_back_when_the_link_does() -> None:
+    link, estimate = Link(20e6), LinkEstimate()
+    now = settle(link, estimate, 10.0, 200e6)
+    assert 12e6 <= mean_estimate(link, estimate, 5.0, 200e6, now) <= 22e6
+    link.rate_bit_s = 100e6
+    settle(link, estimate, 5.0, 200e6, now + 5.0)
+    assert estimate.estimate_bit_s >= 60e6, estimate.estimate_bit_s
+
+
+def test_a_link_that_keeps_up_is_used_and_no_more() -> None:
+    link, estimate = Link(20e6), LinkEstimate()
+    now = settle(link, estimate, 5.0, 200e6)
+    before = link.sent
+    settle(link, estimate, 20.0, 200e6, now)
+    use = (link.sent - before) * 8 / 20.0 / 20e6
+    assert 0.75 <= use <= 1.0, use
+
+
+def test_repaired_packets_are_not_taken_for_a_full_link() -> None:
+    link, estimate = Link(100e6), LinkEstimate()
+    link.lost_every = 3  # a third of the frames wait for a repair: about 1 % of packets lost, 70 packets a frame
+    settle(link, estimate, 10.0, 40e6)
+    assert estimate.over_uses == 0
+    assert estimate.estimate_bit_s >= 40e6
+
+
+def test_streams_that_get_their_full_rate_do_not_make_it_grow() -> None:
+    link, estimate = Link(1e9), LinkEstimate()
+    settle(link, estimate, 10.0, 10e6)
+    assert estimate.estimate_bit_s == START_BIT_S
+    assert estimate.reason == "streams at full rate"
+
+
+def test_the_ceiling_holds_and_the_floor_too() -> None:
+    link, estimate = Link(1e9), LinkEstimate(ceiling_bit_s=30e6)
+    settle(link, estimate, 5.0, 200e6)
+    assert estimate.estimate_bit_s == 30e6 and estimate.reason == "at the ceiling"
+    link, estimate = Link(0.2e6), LinkEstimate()
+    now = settle(link, estimate, 20.0, 200e6)
+    assert FLOOR_BIT_S <= mean_estimate(link, estimate, 10.0, 200e6, now) <= 1.5 * FLOOR_BIT_S
+
+
+def test_a_negative_ceiling_is_refused() -> None:
+    with pytest.raises(ValueError, match=">= 0"):
+        LinkEstimate(ceiling_bit_s=-1.0)
