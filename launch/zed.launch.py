@@ -89,8 +89,9 @@ def _static_transforms(name: str, baseline: float) -> list[Node]:
 def _rviz(name: str) -> Node:
     with open(os.path.join(SHARE, "config", "airo_mp_camera.rviz")) as template:
         text = rviz_config(template.read(), name)
-    handle, path = tempfile.mkstemp(prefix=f"airo_mp_camera_{name}_", suffix=".rviz")
-    with os.fdopen(handle, "w") as config:
+    # One file per camera, written anew by each launch: launches leave no pile of copies behind.
+    path = os.path.join(tempfile.gettempdir(), f"airo_mp_camera_{name}.rviz")
+    with open(path, "w") as config:
         config.write(text)
     return Node(package="rviz2", executable="rviz2", name=f"{name}_rviz", arguments=["-d", path], output="screen")
 
