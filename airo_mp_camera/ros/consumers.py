@@ -22,7 +22,23 @@ from airo_mp_camera.consumers import (
     MultiprocessRGBVideoRecorder,
     WebViewerOptions,
 )
+from airo_mp_camera.consumers.rerun_logger import require_rerun
 from airo_mp_camera.ros.parameters import BridgeConfig, ParameterError
+
+
+def check_consumers_available(values: dict[str, Any], config: BridgeConfig) -> None:
+    """Raises `ParameterError` saying what to install when a Rerun logger is asked for that this Python cannot run.
+
+    Called before anything starts (`rerun.enable`, `rerun.web.enable`).
+    """
+    for parameter in ("rerun.enable", "rerun.web.enable"):
+        if values[parameter]:
+            depth = "depth" in config.streams and config.streams["depth"].enabled
+            cls = MultiprocessRGBDRerunLogger if depth else MultiprocessRGBRerunLogger
+            try:
+                require_rerun(cls.__name__, config.namespace)
+            except MissingDependencyError as error:
+                raise ParameterError(f"{parameter}: {error}") from error
 
 
 def web_options(values: dict[str, Any]) -> WebViewerOptions | None:

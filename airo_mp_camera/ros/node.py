@@ -25,7 +25,7 @@ from airo_mp_camera.pipeline.schemas import (
 )
 from airo_mp_camera.pipeline.stopping import stop_on_signals
 from airo_mp_camera.ros.bridge import STREAM_SCHEMAS, Bridge
-from airo_mp_camera.ros.consumers import ConsumerControl
+from airo_mp_camera.ros.consumers import ConsumerControl, check_consumers_available
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
 from airo_mp_camera.ros.discovery import discovery_environment
 from airo_mp_camera.ros.fastdds_profiles import (
@@ -131,6 +131,8 @@ class CameraBridgeNode(Node):
         self._remote_config = (
             remote_bridge_config(values, self.get_name()) if host_camera and remote_values["remote.enable"] else None
         )
+        if not self.remote_mode:
+            check_consumers_available(self.consumer_values, self.bridge_config)  # before the camera starts
         self._warn_socket_buffers()
         if not self.remote_mode:  # (camera_node cleans up after its remote bridge)
             self._remove_dead_fastdds_segments()
