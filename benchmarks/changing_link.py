@@ -141,7 +141,7 @@ def run(
     env = environments()
     log_path = build / f"bench-remote-changing{'-loss' if loss else ''}.log"
     build.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {"loss": loss, "schedule": [p.__dict__ for p in schedule]}
+    result: dict[str, Any] = {"loss": loss, "schedule": [p.__dict__ for p in schedule], "settle_s": SETTLE_S}
     with log_path.open("wb") as log, TwoHosts() as hosts:
         assert hosts.b is not None
         if loss > 0:
@@ -185,12 +185,15 @@ def run(
 
 
 def run_schedule(hosts: TwoHosts, schedule: tuple[Phase, ...]) -> list[tuple[float, float, int]]:
-    """Shapes the link phase by phase; returns (begin, end, bytes host A sent over the link) of each (wall clock)."""
+    """Shapes the link phase by phase; returns (begin, end, bytes host A sent over the link from SETTLE_S after
+    begin) of each (wall-clock times)."""
     changes = []
     for phase in schedule:
         hosts.shape(phase.rate)
-        begin, before = time.time(), hosts.link_bytes()
-        time.sleep(phase.seconds)
+        begin = time.time()
+        time.sleep(min(SETTLE_S, phase.seconds))
+        before = hosts.link_bytes()  # the figures are from SETTLE_S after the change: the bytes too
+        time.sleep(max(phase.seconds - SETTLE_S, 0.0))
         changes.append((begin, time.time(), hosts.link_bytes() - before))
     return changes
 

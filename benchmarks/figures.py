@@ -378,7 +378,8 @@ def changing_link_figure(result: Mapping[str, Any], path: Path) -> Path:
     link_axes.stairs(rates, phase_edges, color="black", linewidth=2.2, label="the link's rate (tc tbf)", baseline=None)
     link_axes.plot([ends[-1], horizon], [rates[-1]] * 2, color="black", linewidth=2.2, linestyle=":")
     if all(len(entry) > 2 for entry in times):
-        wire = [float(entry[2]) * 8e-6 / max(1e-9, entry[1] - entry[0]) for entry in times]
+        settle = float(result.get("settle_s", 0.0))  # the bytes are counted from this long after each change
+        wire = [float(entry[2]) * 8e-6 / max(1e-9, entry[1] - entry[0] - settle) for entry in times]
         link_axes.hlines(
             wire,
             begins,
