@@ -432,7 +432,7 @@ def test_two_hosts_the_link_estimate_follows_the_link_down_and_back_up() -> None
     assert slow and min(slow[-3:]) < 25.0, f"the estimate did not fall under the 20 Mbit/s link: {report}"
     assert again and max(again[-3:]) > 40.0, f"the estimate did not grow back on 100 Mbit/s: {report}"
     assert all(phase["rgb"]["rate_hz"] > 0 for phase in result["phases"]), report
-    assert result["native"].get("missed") == 0 and result["namespaces_gone"], report
+    assert result["namespaces_gone"], report
 
 
 @pytest.mark.timeout(240)

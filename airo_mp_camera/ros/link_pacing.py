@@ -10,9 +10,12 @@ nothing at all. So camera_node gives its remote bridge a profile written for it 
 - asynchronous publication through one flow controller, scheduled `HIGH_PRIORITY`: each remote topic gets the
   priority of its stream's place in `remote.priority` (Fast DDS's `fastdds.sfc.priority`, -10 first), so rgb's
   small frames overtake a depth frame that is being sent;
-- a rate limit of `PACE_FACTOR` times `remote.max_mbit_s`. The limit is what makes the scheduler order the
-  fragments at all; it sits above the budget because the remote bridge's link share (ros/link_share.py) keeps
-  to the budget itself and Fast DDS 3.x's controller delivered only about 60 % of its nominal rate here.
+- a rate limit of `PACE_FACTOR` times `remote.max_mbit_s` or AUTOMATIC_MBIT_S, whichever is higher, handed out a
+  period (PERIOD_MS) at a time. The limit is what makes the scheduler order the fragments at all: each period
+  it hands the transport the highest-priority fragments queued, so rgb's frames interleave with a depth frame
+  in chunks of a period's bytes. It sits above what the streams send because the remote bridge's link estimate
+  and share (ros/link_estimate.py, ros/link_share.py) pace them, and Fast DDS 3.x's controller delivered only
+  about 60 % of its nominal rate here.
 
 The shipped profile's small UDP send buffer does the rest: the kernel blocks the sending thread while that much
 waits in the link's queue, so the link's own rate paces the sender even where the budget is set above it.
@@ -32,8 +35,9 @@ NAMESPACE = "http://www.eprosima.com"
 CONTROLLER = "airo_mp_camera_remote_link"
 PERIOD_MS = 1  # the controller hands the transport at most a period's bytes at once: small chunks interleave
 AUTOMATIC_MBIT_S = 500.0
-"""The controller's budget where the user set no ceiling (remote.max_mbit_s 0): the link estimate paces the streams;
-the controller only orders them, in chunks of a period's bytes (125 KB: 10 ms of a 100 Mbit/s link)."""
+"""The least budget the controller is given (remote.max_mbit_s, if higher): the link estimate paces the streams
+and keeps to the ceiling; the controller only orders them, in chunks of a period's bytes (125 KB: 10 ms of a
+100 Mbit/s link). A controller at a small ceiling would hand out less than a datagram a period."""
 PACE_FACTOR = 2.0
 PUBLICATION_MODE_ENV = {"RMW_FASTRTPS_PUBLICATION_MODE": "AUTO"}
 _Q = f"{{{NAMESPACE}}}"

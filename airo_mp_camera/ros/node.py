@@ -242,7 +242,7 @@ class CameraBridgeNode(Node):
             topics = remote_topics(f"{self.get_fully_qualified_name().rstrip('/')}/remote", REMOTE_STREAMS)
             paced = paced_profile(
                 profile,
-                self._remote_config.link_budget_mbit_s or AUTOMATIC_MBIT_S,
+                max(self._remote_config.link_budget_mbit_s, AUTOMATIC_MBIT_S),
                 self._remote_config.link_priority,
                 topics,
             )
