@@ -131,11 +131,14 @@ class LinkEstimate:
             else:  # more was sent while the poll ran: it waits from about now
                 state.oldest_unacknowledged = now
 
-    def sent_bytes(self, writer: str) -> int:
-        """What `writer` was given so far (read before polling it, for `acknowledged`)."""
+    def unacknowledged(self, writer: str) -> int:
+        """What `writer` was given so far if some is not known to be acknowledged, else 0.
+
+        Read before polling the writer, and handed to `acknowledged` if the poll says all is.
+        """
         with self._lock:
             state = self.writers.get(writer)
-            return state.sent_bytes if state is not None else 0
+            return state.sent_bytes if state is not None and state.sent_bytes > state.acknowledged_bytes else 0
 
     def backlog_age(self, now: float) -> float:
         """Seconds the oldest unacknowledged message has waited (0: all acknowledged)."""

@@ -238,7 +238,7 @@ class RemoteLink:
     def poll_once(self) -> None:
         """Reads the writers' acknowledgements, updates the estimate, the share and rgb's form."""
         for writer, publishers in self._writers().items():
-            sent = self.estimate.sent_bytes(writer)
+            sent = self.estimate.unacknowledged(writer)  # (a writer with nothing outstanding is not asked)
             if sent and all(p.wait_for_all_acked(_NO_WAIT) for p in publishers):
                 self.estimate.acknowledged(writer, sent, self._clock())
         now = self._clock()
