@@ -29,6 +29,7 @@ from typing import Any
 
 from airo_mp_camera.ros.discovery import LOCALHOST_ONLY_VARIABLE, RANGE_VARIABLE, with_discovery_range
 from airo_mp_camera.ros.fastdds_profiles import PROFILE_VARIABLES, versioned_profile, with_profile
+from airo_mp_camera.ros.host_isolation import RESTARTED_ENV
 from benchmarks.processes import terminate_as_interrupt
 from benchmarks.remote_slow_links import run_slow_links, slow_link_figure
 from benchmarks.two_hosts import Host, TwoHosts, missing_requirements, namespaces_gone
@@ -65,8 +66,9 @@ def environments() -> dict[str, dict[str, str]]:
         "stock": {key: value for key, value in base.items() if key not in STOCK_UNSET},
         # a remote bridge started by hand with the profile camera_node gives its child (remote.transport udp)
         "remote_udp": _arranged(base, versioned_profile(str(CONFIG / "fastdds_remote_udp.xml")), "SUBNET"),
-        # the package's single-host profile with discovery on the subnet: a node without remote:=true
-        "visible": _arranged(base, large_data, "SUBNET"),
+        # the package's single-host profile with discovery on the subnet: what a node with a remote bridge would be
+        # if it did not keep its own topics on its host (host_isolation.py's restart is marked as done)
+        "visible": {**_arranged(base, large_data, "SUBNET"), RESTARTED_ENV: "1"},
     }
 
 
@@ -467,7 +469,15 @@ def main(argv: list[str] | None = None) -> int:
                 run.run_visible()
             if not args.only or "mbit" in args.only:
                 run_slow_links(run, REMOTE, CAMERA, start_camera, args.quick)
-            passed = all(case.get("pass", True) for case in run.cases.values())
+            changing: dict[str, Any] = {}
+            if not args.only or "changing" in args.only:
+                hosts.close()  # the changing-link runs build hosts of their own, with the same link names
+                from benchmarks import changing_link
+
+                for name, loss in (("no loss", 0.0), ("1 % loss", 0.01)):
+                    changing[name] = changing_link.run(loss=loss, quick=args.quick, extra=run.extra)
+                    changing_link.print_report(changing[name])
+            passed = all(case.get("pass", True) for case in [*run.cases.values(), *changing.values()])
             report = {
                 "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
                 "load_average_at_start": os.getloadavg(),
@@ -477,13 +487,15 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds_per_case": seconds,
                 "parameters_set": run.extra,
                 "cases": run.cases,
+                "changing_link": changing,
                 "pass": passed,
                 "duration_s": round(time.time() - started, 1),
             }
             Path(output).write_text(json.dumps(report, indent=1) + "\n")
+            cases = [*run.cases.values(), *changing.values()]
             print(
-                f"\n{'PASS' if passed else 'FAIL'}: {sum(c.get('pass', True) for c in run.cases.values())}/"
-                f"{len(run.cases)} cases; report in {output} ({report['duration_s']} s)"
+                f"\n{'PASS' if passed else 'FAIL'}: {sum(c.get('pass', True) for c in cases)}/"
+                f"{len(cases)} cases; report in {output} ({report['duration_s']} s)"
             )
             print("\n" + markdown_table(run.cases))
             from benchmarks.figures import write_figures  # matplotlib: only where figures are drawn
