@@ -69,11 +69,14 @@ bench-quick: $(STAMP)
 	$(RUN) $(PY) -m benchmarks.run --quick
 
 # Camera topics to another machine: two simulated hosts (network + mount namespaces, a veth pair shaped to
-# 1 Gbit/s) built by the benchmark itself; needs root. Writes benchmarks/results-remote.json (about 5 minutes;
-# BENCH_REMOTE_ARGS=--quick: about 2 minutes, writes benchmarks/results-remote-quick.json).
+# 1 Gbit/s) built by the benchmark itself; needs root. Writes benchmarks/results-remote.json and its figures
+# (about 10 minutes, the changing-link runs included; BENCH_REMOTE_ARGS=--quick: about 4 minutes, writes
+# benchmarks/results-remote-quick.json). LLVM's llc builds the packet-loss classifier (benchmarks/loss.ll).
 bench-remote: $(STAMP)
 	command -v ip >/dev/null && command -v tc >/dev/null || [ "$$(id -u)" != 0 ] || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
+	command -v llc >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm >/dev/null; }
 	$(RUN) $(PY) -m benchmarks.remote $(BENCH_REMOTE_ARGS)
 
 # The peers in their own venv, so that they never touch .venv: airo-camera-toolkit (from PyPI, with open3d),
