@@ -34,13 +34,13 @@ from typing import Any
 import numpy as np
 
 from airo_mp_camera.cameras.bag_layouts import STREAMS, BagCamera, BagLayoutError, find_camera, find_cameras
+from airo_mp_camera.cameras.depth_image import depth_visualisation
 from airo_mp_camera.cameras.errors import EndOfRecordingError
 from airo_mp_camera.cameras.image_decoding import (
     decode_confidence,
     decode_depth,
     decode_image,
     decode_rgb,
-    depth_visualisation,
 )
 from airo_mp_camera.cameras.interface import LEFT_RGB, RIGHT_RGB, PointCloud, check_view
 from airo_mp_camera.cameras.point_cloud_decoding import (

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from airo_mp_camera.cameras.depth_image import depth_visualisation
 from airo_mp_camera.cameras.interface import LEFT_RGB, RIGHT_RGB, PointCloud, check_view
-from airo_mp_camera.cameras.replay import depth_visualisation
 from airo_mp_camera.pipeline.buffers import (
     BGRAFrameBuffer,
     BGRAStereoFrameBuffer,
