@@ -29,7 +29,7 @@ from airo_mp_camera.consumers import (
     MultiprocessRGBVideoRecorder,
     MultiprocessVideoRecorder,
 )
-from airo_mp_camera.consumers.video_recorder import FrameClock
+from airo_mp_camera.consumers.video_recorder import VideoTimeline
 
 SPAWN = multiprocessing.get_context("spawn")
 RESOLUTION = (320, 240)
@@ -308,28 +308,28 @@ class TestFrameClock:
     """Placing frames on the video's constant-rate timeline (pure logic, no processes)."""
 
     def test_frames_on_time_are_written_once(self) -> None:
-        clock = FrameClock(10.0)
-        assert [clock.place(100.0 + i / 10) for i in range(5)] == [0, 0, 0, 0, 0]
+        timeline = VideoTimeline(10.0)
+        assert [timeline.place(100.0 + i / 10) for i in range(5)] == [0, 0, 0, 0, 0]
 
     def test_a_gap_is_filled_with_repeats_of_the_previous_frame(self) -> None:
-        clock = FrameClock(10.0)
-        assert [clock.place(t) for t in (100.0, 100.1, 100.4)] == [0, 0, 2]
-        assert clock.next_slot == 5
+        timeline = VideoTimeline(10.0)
+        assert [timeline.place(t) for t in (100.0, 100.1, 100.4)] == [0, 0, 2]
+        assert timeline.next_slot == 5
 
     def test_a_second_frame_for_a_written_slot_is_dropped(self) -> None:
-        clock = FrameClock(10.0)
-        assert [clock.place(t) for t in (100.0, 100.1, 100.12, 100.2)] == [0, 0, -1, 0]
+        timeline = VideoTimeline(10.0)
+        assert [timeline.place(t) for t in (100.0, 100.1, 100.12, 100.2)] == [0, 0, -1, 0]
 
     def test_jitter_under_half_a_frame_neither_drops_nor_fills(self) -> None:
-        clock = FrameClock(10.0)
+        timeline = VideoTimeline(10.0)
         jitter = [0.0, 0.04, -0.04, 0.03, -0.02, 0.045]
-        assert [clock.place(100.0 + i / 10 + j) for i, j in enumerate(jitter)] == [0] * len(jitter)
+        assert [timeline.place(100.0 + i / 10 + j) for i, j in enumerate(jitter)] == [0] * len(jitter)
 
     def test_a_pause_longer_than_max_fill_is_skipped_not_filled(self) -> None:
-        clock = FrameClock(10.0, max_fill_seconds=1.0)
-        assert [clock.place(t) for t in (100.0, 100.1, 160.0, 160.1)] == [0, 0, 0, 0]
+        timeline = VideoTimeline(10.0, max_fill_seconds=1.0)
+        assert [timeline.place(t) for t in (100.0, 100.1, 160.0, 160.1)] == [0, 0, 0, 0]
 
     def test_a_clock_that_jumps_back_restarts_the_timeline(self) -> None:
-        clock = FrameClock(10.0, max_fill_seconds=1.0)
-        assert [clock.place(t) for t in (100.0, 100.1, 50.0, 50.1)] == [0, 0, 0, 0]
-        assert clock.next_slot == 4
+        timeline = VideoTimeline(10.0, max_fill_seconds=1.0)
+        assert [timeline.place(t) for t in (100.0, 100.1, 50.0, 50.1)] == [0, 0, 0, 0]
+        assert timeline.next_slot == 4

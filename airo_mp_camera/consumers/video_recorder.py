@@ -46,7 +46,7 @@ def require_ffmpeg(ffmpeg: str = "ffmpeg") -> str:
     return path
 
 
-class FrameClock:
+class VideoTimeline:
     """Places frames on a constant-rate timeline by capture time: which to write, drop, or repeat.
 
     Args:
@@ -209,7 +209,7 @@ class MultiprocessRGBVideoRecorder(ConsumerProcess):
         self._encoder_pid = SPAWN.Value("q", 0, lock=False)
         self._taken_frame_id = shared_counter()
         # Child-side state, set in `_open`.
-        self._clock: FrameClock | None = None
+        self._timeline: VideoTimeline | None = None
         self._encoder: subprocess.Popen[bytes] | None = None
         self._encoder_log: IO[bytes] | None = None
         self._previous: np.ndarray | None = None
@@ -293,13 +293,13 @@ class MultiprocessRGBVideoRecorder(ConsumerProcess):
             command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._encoder_log, start_new_session=True
         )
         self._encoder_pid.value = self._encoder.pid
-        self._clock = FrameClock(fps, self._max_fill_seconds)
+        self._timeline = VideoTimeline(fps, self._max_fill_seconds)
         self._video_fps.value = fps
         self._last_frame_id = receiver.frame_id
         self._restarts = receiver.restarts
 
     def _consume(self, receiver: SharedMemoryReceiver) -> None:
-        assert self._clock is not None, "_open comes first"
+        assert self._timeline is not None, "_open comes first"
         frame_id = receiver.frame_id
         if receiver.restarts == self._restarts and frame_id > self._last_frame_id + 1:
             self._dropped.value += frame_id - self._last_frame_id - 1  # published, never seen by the recorder
@@ -313,7 +313,7 @@ class MultiprocessRGBVideoRecorder(ConsumerProcess):
                 self._wrong_shape_warned = True
             self._dropped.value += 1
             return
-        fill = self._clock.place(receiver.capture_timestamp)
+        fill = self._timeline.place(receiver.capture_timestamp)
         if fill < 0:
             self._dropped.value += 1
             return
