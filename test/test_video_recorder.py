@@ -304,7 +304,7 @@ def test_importing_the_package_needs_neither_rerun_nor_ffmpeg(tmp_path: Path) ->
     assert result.stdout.strip() == "ok"
 
 
-class TestFrameClock:
+class TestVideoTimeline:
     """Placing frames on the video's constant-rate timeline (pure logic, no processes)."""
 
     def test_frames_on_time_are_written_once(self) -> None:
