@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 RUN := tools/isolated
 
-.PHONY: venv demo test lint bench bench-quick bench-peers bench-remote soak clean test-compat test-humble
+.PHONY: venv demo test lint docs bench bench-quick bench-peers bench-remote soak clean test-compat test-humble
 
 $(STAMP): requirements.txt constraints.txt setup.py setup.cfg airo_mp_camera/codecs/_rvl.c
 	command -v ffmpeg >/dev/null || [ "$$(id -u)" != 0 ] || \
@@ -32,6 +32,17 @@ lint: $(STAMP)
 	$(PY) -m ruff check airo_mp_camera test benchmarks examples launch tools
 	$(PY) -m ruff format --check airo_mp_camera test benchmarks examples launch tools
 	$(PY) -m mypy airo_mp_camera
+
+# The documentation site (mkdocs.yml, docs/): MkDocs with Material and mkdocstrings (requirements-docs.txt), built
+# with --strict (a broken link, a missing page or an API path that does not resolve fails it) into build/site,
+# offline: tools/isolated runs it without a network when run as root.
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(STAMP) requirements-docs.txt
+	$(PY) -m pip install -q -c constraints.txt -r requirements-docs.txt
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(RUN) $(PY) -m mkdocs build --strict --site-dir build/site
 
 # The suite on Jazzy's Python and numpy (3.12, numpy 1.26.4) with ROS 2 Jazzy's own wheels (rclpy 7.1.6, Fast DDS 2.14),
 # in a venv from pyenv's 3.12.1: the ROS tests run there too.
