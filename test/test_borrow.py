@@ -31,7 +31,7 @@ from airo_mp_camera import (
 from airo_mp_camera.cameras import watermark
 from airo_mp_camera.pipeline import atomics
 from airo_mp_camera.pipeline.errors import FrameReleasedError, SchemaMismatchError, SlotsExhaustedError
-from airo_mp_camera.pipeline.frame_ring import FREE_SLOTS_KEPT, FrameRing, read_owner, segment_path
+from airo_mp_camera.pipeline.frame_ring import FREE_SLOTS_KEPT, BorrowOutcome, FrameRing, read_owner, segment_path
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
 from airo_mp_camera.pipeline.reader_table import readers_path
 
@@ -369,7 +369,7 @@ def test_the_ring_orders_its_memory_accesses_as_its_protocol_says(namespace: str
         names.update({reader._seq_addresses[slot]: f"seq{slot}" for slot in range(reader.n_slots)})
         for ring in (writer, reader):
             names[ring._header_address + 48] = "latest"
-        names[reader.readers._address(row, "held")] = "held"
+        names[reader.readers._address(row, "borrowed")] = "borrowed"
         calls: list[tuple[str, str, int]] = []
         real = {name: getattr(atomics, name) for name in ("fence", "load", "store")}
 
@@ -389,7 +389,7 @@ def test_the_ring_orders_its_memory_accesses_as_its_protocol_says(namespace: str
             monkeypatch.setattr(atomics, name, wrapper)
         r, a, s = atomics.RELAXED, atomics.ACQUIRE, atomics.RELEASE
 
-        slot = writer.claim_slot()
+        slot = writer.loan_slot()
         assert slot is not None
         writer.publish(slot, 1, writer.mask_of(fields))
         seq = f"seq{slot}"
@@ -397,7 +397,7 @@ def test_the_ring_orders_its_memory_accesses_as_its_protocol_says(namespace: str
             ("load", "latest", a),
             ("load", seq, r),
             ("store", seq, r),  # odd: being written
-            ("fence", "", atomics.SEQ_CST),  # before reading which slots are lent
+            ("fence", "", atomics.SEQ_CST),  # before reading which slots are borrowed
             ("fence", "", a),  # those reads before any data store
             ("load", seq, r),
             ("store", seq, s),  # even: the data stores happen before it
@@ -412,21 +412,21 @@ def test_the_ring_orders_its_memory_accesses_as_its_protocol_says(namespace: str
 
         calls.clear()
         sequence = reader.open_frame(read_slot, frame_id)
-        assert sequence is not None and reader.hold(read_slot, sequence, row, 0) == "held"
-        reader.unhold(row, 0)
+        assert sequence is not None and reader.borrow_slot(read_slot, sequence, row, 0) is BorrowOutcome.BORROWED
+        reader.release_slot(row, 0)
         assert calls == [
             ("load", seq, a),
-            ("store", "held", r),  # mark the slot
+            ("store", "borrowed", r),  # mark the slot
             ("fence", "", atomics.SEQ_CST),  # before looking whether the publisher took it
             ("load", seq, r),
-            ("fence", "", a),  # the lent frame is read after the checks
+            ("fence", "", a),  # the borrowed frame is read after the checks
             ("fence", "", s),  # release: every read of the frame before the mark goes
-            ("store", "held", s),
+            ("store", "borrowed", s),
         ], calls
 
         calls.clear()
-        reader.readers.set_held(row, 1 << read_slot, atomics.RELAXED)
-        assert writer.claim_slot() not in (read_slot, None), "a lent slot was chosen for writing"
+        reader.readers.set_borrowed(row, 1 << read_slot, atomics.RELAXED)
+        assert writer.loan_slot() not in (read_slot, None), "a borrowed slot was loaned for writing"
     finally:
         reader.close()
         writer.close(unlink=True)

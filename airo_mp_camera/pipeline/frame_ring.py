@@ -9,18 +9,23 @@ Layout of a segment (little-endian), each part declared once below as a numpy st
 
 Next to it, a reader table (reader_table.py) lists the live receivers: the schemas each reads and the
 slots each borrows. A frame is one slot: every schema of one grab lives in the same slot, so a receiver
-can never mix streams of two frames. The publisher writes a frame into a slot that is neither the newest
-nor borrowed, and only the schemas some live receiver reads (`carried` records which).
+can never mix streams of two frames. The publisher loans itself a slot that is neither the newest nor
+borrowed, writes into it only the schemas some live receiver reads (`carried` records which) and publishes
+it; a receiver copies the newest frame, or borrows its slot and releases it when done.
+
+The module is one file because the protocol below is one handshake between the publisher's and the
+receivers' steps on the same words; the segment files (paths, owners, stale ones) are segment_files.py's.
 
 Protocol. "store-release" / "load-acquire" are libatomic's ordered 64-bit accesses (atomics.py);
 "fence" is `atomic_thread_fence`. x86-64 would keep most of these orders by itself, aarch64 does not.
 
 Publisher, per frame (the only writer of the header and of every slot):
   1. grab; read the reader table: `wanted` = CameraSchema | union of the live rows' `schemas`.
-  2. pick slot S: not the newest, not in the union of the rows' `held`; the oldest frame first.
-  3. store S.seq odd (relaxed); fence SEQ_CST; read the rows' `held` again. If S is held now, a borrower
-     marked it meanwhile: store S.seq even again and pick another slot. Then fence ACQUIRE (the loads
-     of `held` happen before any data store). No slot free: the frame is dropped (`frames_dropped`).
+  2. loan slot S (`loan_slot`): not the newest, not in the union of the rows' `borrowed`; the oldest frame
+     first.
+  3. store S.seq odd (relaxed); fence SEQ_CST; read the rows' `borrowed` again. If S is borrowed now, a
+     receiver marked it meanwhile: store S.seq even again and pick another slot. Then fence ACQUIRE (the
+     loads of `borrowed` happen before any data store). No slot free: the frame is dropped (`frames_dropped`).
   4. write the data of `wanted` into S; store S.frame_id, S.carried.
   5. store-release S.seq even (orders every data store before it).
   6. store-release header.latest = frame_id << 8 | S; futex word, wake (a system call: a full barrier).
@@ -32,16 +37,16 @@ Copying receiver (sequence lock):
   2. copy the data; fence ACQUIRE (the copy's loads happen before the next load); load S.seq: equal
      to q, the copy is whole; otherwise retry.
 
-Borrowing receiver (a loan of the slot):
+Borrowing receiver (`borrow_slot`, then `release_slot`):
   1. as the copying receiver's step 1.
-  2. store its row's `held` with bit S set (relaxed); fence SEQ_CST; load S.seq: not q, the publisher
+  2. store its row's `borrowed` with bit S set (relaxed); fence SEQ_CST; load S.seq: not q, the publisher
      took the slot first: clear the bit, retry. Publisher step 3 and this step are a store-fence-load
      handshake on two words: whichever comes second sees the other's store, so a slot is never both
-     written and lent.
-  3. count the slots held by every row: fewer than FREE_SLOTS_KEPT left unheld: clear the bit, and
-     wait (the publisher keeps its free slots; the borrow waits for a release or its timeout).
+     written and borrowed.
+  3. count the slots borrowed by every row: fewer than FREE_SLOTS_KEPT left: clear the bit, and wait (the
+     publisher keeps its free slots; the borrow waits for a release or its timeout).
   4. read-only views of S's arrays. Release: fence RELEASE (reads of the frame happen before), then
-     store its row's `held` without bit S.
+     store its row's `borrowed` without bit S.
 
 This is hand-written rather than airo-ipc's SMWriter/SMReader because it is the hot path: airo-ipc
 copies each frame twice on the writer side, signals through DDS (polling, network traffic) and has no
@@ -50,30 +55,34 @@ sequence lock; its BaseIdl buffers still describe the data.
 
 from __future__ import annotations
 
-import errno
+import enum
 import json
 import mmap
 import os
-import stat
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from airo_mp_camera.pipeline import atomics
-from airo_mp_camera.pipeline.errors import (
-    NamespaceInUseError,
-    PublisherStartError,
-    SchemaMismatchError,
-    SegmentPermissionError,
-)
+from airo_mp_camera.pipeline.errors import NamespaceInUseError, SchemaMismatchError, SegmentPermissionError
 from airo_mp_camera.pipeline.futex import FutexWord
-from airo_mp_camera.pipeline.namespace import segment_name, validate_namespace
+from airo_mp_camera.pipeline.namespace import validate_namespace
 from airo_mp_camera.pipeline.pixel_copy import copy_array
 from airo_mp_camera.pipeline.process_identity import ProcessIdentity
 from airo_mp_camera.pipeline.reader_table import ReaderTable, readers_path
+from airo_mp_camera.pipeline.segment_files import (
+    HEARTBEAT_STALE_S,
+    SHM_DIR,
+    SegmentOwner,
+    describe_file,
+    owner_from,
+    read_owner,
+    reclaim_stale_segments,
+    reserve_memory,
+    segment_path,
+)
 from airo_mp_camera.pipeline.segment_layout import (
     FORMAT_VERSION,
     MAGIC,
@@ -85,12 +94,24 @@ from airo_mp_camera.pipeline.segment_layout import (
     field_offsets,
 )
 
-SHM_DIR = "/dev/shm"
+__all__ = [  # the segment files' names are imported from here too
+    "FREE_SLOTS_KEPT",
+    "HEARTBEAT_PERIOD_S",
+    "HEARTBEAT_STALE_S",
+    "SHM_DIR",
+    "BorrowOutcome",
+    "FrameRing",
+    "SegmentOwner",
+    "build_layout",
+    "read_owner",
+    "reclaim_stale_segments",
+    "segment_path",
+]
+
 ALIGN = 64
-HEARTBEAT_STALE_S = 3.0
 HEARTBEAT_PERIOD_S = 0.5  # how often a live publisher refreshes the heartbeat, frames or not
-MAX_SLOTS = 64  # a row's `held` is a 64-bit mask
-FREE_SLOTS_KEPT = 3  # slots never lent: the one being written, the newest, and the one before it
+MAX_SLOTS = 64  # a row's `borrowed` is a 64-bit mask
+FREE_SLOTS_KEPT = 3  # slots never borrowed: the one being written, the newest, and the one before it
 
 
 _LAYOUT = SEGMENT_HEADER.itemsize
@@ -100,16 +121,21 @@ _SEQ = field_offsets(SLOT_HEADER)["seq"]
 _SLOT_LATEST_BITS = 8
 
 FieldViews = dict[str, np.ndarray]
+
+
+class BorrowOutcome(enum.Enum):
+    """What `FrameRing.borrow_slot` did."""
+
+    BORROWED = "borrowed"  # the slot is the receiver's until it releases it
+    OVERWRITTEN = "overwritten"  # the publisher took the slot first: the frame is gone
+    NO_ROOM = "no room"  # borrowing it would leave the publisher fewer than FREE_SLOTS_KEPT slots
+
+
 Layout = dict[str, dict[str, dict[str, Any]]]
 
 
 def _align(value: int, to: int = ALIGN) -> int:
     return (value + to - 1) // to * to
-
-
-def segment_path(namespace: str) -> str:
-    """Path of the namespace's segment in /dev/shm."""
-    return os.path.join(SHM_DIR, segment_name(namespace))
 
 
 def build_layout(fields: Mapping[str, Mapping[str, np.ndarray]]) -> tuple[Layout, int]:
@@ -126,25 +152,6 @@ def build_layout(fields: Mapping[str, Mapping[str, np.ndarray]]) -> tuple[Layout
             }
             offset = _align(offset + array.nbytes)
     return layout, _align(offset, 4096)
-
-
-@dataclass(frozen=True)
-class SegmentOwner:
-    """What a segment header says about its publisher."""
-
-    identity: ProcessIdentity
-    generation: int
-    state: int
-    heartbeat: float
-
-    def is_alive(self) -> bool:
-        """Whether the publisher that owns the segment still runs (by pid, or by heartbeat across pid namespaces)."""
-        if self.state == STATE_CLOSED:
-            return False
-        alive = self.identity.is_alive()
-        if alive is None:
-            return time.time() - self.heartbeat < HEARTBEAT_STALE_S
-        return alive
 
 
 class FrameRing:
@@ -201,7 +208,7 @@ class FrameRing:
         try:
             os.fchmod(fd, mode)  # the umask must not narrow (or widen) what the user asked for
             os.ftruncate(fd, size)
-            _reserve(fd, size, namespace)
+            reserve_memory(fd, size, namespace)
         except BaseException:
             os.close(fd)
             os.unlink(path)
@@ -243,7 +250,7 @@ class FrameRing:
                 except PermissionError:
                     raise NamespaceInUseError(
                         f"shared-memory namespace '{validate_namespace(namespace)}' is held by "
-                        f"{_describe_file(path)}, which this user cannot read; stop that publisher or choose "
+                        f"{describe_file(path)}, which this user cannot read; stop that publisher or choose "
                         "another namespace"
                     ) from None
                 if owner is not None and owner.is_alive():
@@ -278,7 +285,7 @@ class FrameRing:
             return None
         except PermissionError:
             raise SegmentPermissionError(
-                f"shared-memory namespace '{validate_namespace(namespace)}' is {_describe_file(path)}, which this "
+                f"shared-memory namespace '{validate_namespace(namespace)}' is {describe_file(path)}, which this "
                 "user may not read; start its publisher with segment_mode=0o640 (a group both users are in) or "
                 "0o644 (every local user)"
             ) from None
@@ -303,7 +310,7 @@ class FrameRing:
                 ring.close()
                 raise SegmentPermissionError(
                     f"shared-memory namespace '{validate_namespace(namespace)}': this user may read the frames but "
-                    f"not write its row of the reader table {_describe_file(readers_path(path))}"
+                    f"not write its row of the reader table {describe_file(readers_path(path))}"
                 ) from None
             if ring.readers is None:
                 ring.close()
@@ -368,7 +375,7 @@ class FrameRing:
 
     def owner(self) -> SegmentOwner:
         """The publisher that owns this segment."""
-        return _owner_from(self._header)
+        return owner_from(self._header)
 
     def mask_of(self, schema_names: Any) -> int:
         """The bitmask of some of the publisher's schemas (names it does not write are ignored)."""
@@ -386,8 +393,8 @@ class FrameRing:
         """The shared-memory arrays of a slot, by schema and field."""
         return self._slots[slot]
 
-    def claim_slot(self) -> int | None:
-        """Publisher steps 2 and 3: a slot that is neither the newest nor lent, marked as being written.
+    def loan_slot(self) -> int | None:
+        """Publisher steps 2 and 3: a slot that is neither the newest nor borrowed, marked as being written.
 
         Returns:
             The slot, or None when every slot the publisher may use is borrowed (the frame is then dropped).
@@ -398,7 +405,7 @@ class FrameRing:
         latest, newest = self.latest_frame()
         refused = 1 << newest if latest else 0
         while True:
-            busy = refused | readers.held_slots()
+            busy = refused | readers.borrowed_slots()
             candidates = [slot for slot in range(self.n_slots) if not busy >> slot & 1]
             if not candidates:
                 self._header["frames_dropped"] += 1
@@ -408,7 +415,7 @@ class FrameRing:
             sequence = atomics.load(address, atomics.RELAXED)
             atomics.store(address, sequence + 1, atomics.RELAXED)  # odd: being written
             atomics.fence(atomics.SEQ_CST)
-            if readers.held_slots() >> slot & 1:  # a borrower marked it meanwhile: leave it to the borrower
+            if readers.borrowed_slots() >> slot & 1:  # a receiver borrowed it meanwhile: leave it to it
                 atomics.store(address, sequence + 2, atomics.RELEASE)
                 refused |= 1 << slot
                 continue
@@ -491,34 +498,32 @@ class FrameRing:
                 copy_array(array, source[field_name])
         return self.frame_unchanged(slot, sequence)
 
-    def hold(self, slot: int, sequence: int, row: int, held: int) -> str:
-        """Borrower steps 2 and 3: marks `slot` in the row's `held` (whose other bits are `held`).
+    def borrow_slot(self, slot: int, sequence: int, row: int, borrowed: int) -> BorrowOutcome:
+        """Borrower steps 2 and 3: marks `slot` in the row's `borrowed` mask (whose other bits are `borrowed`).
 
         Returns:
-            "held" when the slot is lent; "overwritten" when the publisher took it first; "no_room" when
-            lending it would leave fewer than FREE_SLOTS_KEPT slots to the publisher. Unless "held", the
-            row's `held` is `held` again.
+            The outcome; unless BORROWED, the row's mask is `borrowed` again.
 
         """
         readers = self.readers
         assert readers is not None
-        readers.set_held(row, held | 1 << slot, atomics.RELAXED)
+        readers.set_borrowed(row, borrowed | 1 << slot, atomics.RELAXED)
         atomics.fence(atomics.SEQ_CST)
         if atomics.load(self._seq_addresses[slot], atomics.RELAXED) != sequence:
-            readers.set_held(row, held, atomics.RELEASE)
-            return "overwritten"
-        if self.n_slots - bin(readers.held_slots()).count("1") < FREE_SLOTS_KEPT:
-            readers.set_held(row, held, atomics.RELEASE)
-            return "no_room"
+            readers.set_borrowed(row, borrowed, atomics.RELEASE)
+            return BorrowOutcome.OVERWRITTEN
+        if self.n_slots - bin(readers.borrowed_slots()).count("1") < FREE_SLOTS_KEPT:
+            readers.set_borrowed(row, borrowed, atomics.RELEASE)
+            return BorrowOutcome.NO_ROOM
         atomics.fence(atomics.ACQUIRE)
-        return "held"
+        return BorrowOutcome.BORROWED
 
-    def unhold(self, row: int, held: int) -> None:
-        """Borrower's release: the row's `held` becomes `held` once every read of the lent slot is done."""
+    def release_slot(self, row: int, borrowed: int) -> None:
+        """Borrower's release: the row's mask becomes `borrowed` once every read of the released slot is done."""
         readers = self.readers
         assert readers is not None
         atomics.fence(atomics.RELEASE)
-        readers.set_held(row, held, atomics.RELEASE)
+        readers.set_borrowed(row, borrowed, atomics.RELEASE)
 
     def field_specs(self, schema_name: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         """Shape and dtype of every field the publisher writes for a schema."""
@@ -547,84 +552,3 @@ class FrameRing:
             self._mmap.close()
         except BufferError:
             pass  # a view is still referenced somewhere (e.g. a borrowed frame); the mapping goes when it does
-
-
-def _owner_from(header: np.ndarray) -> SegmentOwner:
-    identity = ProcessIdentity(int(header["pid"]), int(header["pid_start"]), int(header["pid_namespace"]))
-    return SegmentOwner(identity, int(header["generation"]), int(header["state"]), float(header["heartbeat"]))
-
-
-def _reserve(fd: int, size: int, namespace: str) -> None:
-    """Allocates the segment's memory now, so a full /dev/shm fails the start instead of a SIGBUS mid-run.
-
-    Raises:
-        PublisherStartError: /dev/shm has no room for the segment, saying how large it is and what is free.
-
-    """
-    try:
-        os.posix_fallocate(fd, 0, size)
-    except OSError as error:
-        if error.errno in (errno.EOPNOTSUPP, errno.EINVAL):
-            return  # a file system without fallocate: the pages are allocated on first write, as before
-        if error.errno not in (errno.ENOSPC, errno.ENOMEM):
-            raise
-        info = os.statvfs(SHM_DIR)
-        raise PublisherStartError(
-            f"{SHM_DIR} has no room for the {size / 2**20:.1f} MiB segment of namespace '{namespace}' "
-            f"({info.f_bavail * info.f_frsize / 2**20:.1f} MiB free of {info.f_blocks * info.f_frsize / 2**20:.1f}"
-            " MiB): free some, lower the resolution or the streams, or enlarge it (docker: --shm-size)"
-        ) from None
-
-
-def _describe_file(path: str) -> str:
-    """Who owns a file and its mode, for error messages."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return path
-    return f"{path} (uid {info.st_uid}, gid {info.st_gid}, mode {stat.S_IMODE(info.st_mode):04o})"
-
-
-def read_owner(path: str) -> SegmentOwner | None:
-    """The owner recorded in a segment file, or None when the file is missing or not a valid segment.
-
-    Raises:
-        PermissionError: the file belongs to another user who did not share it.
-
-    """
-    try:
-        with open(path, "rb") as segment:
-            header = segment.read(_LAYOUT)
-    except FileNotFoundError:
-        return None
-    if len(header) < _LAYOUT or header[:8] != MAGIC:
-        return None
-    return _owner_from(np.frombuffer(header, dtype=SEGMENT_HEADER, count=1)[0])
-
-
-def reclaim_stale_segments() -> list[str]:
-    """Removes every segment (and reader table) of this package whose publisher is dead; returns the paths removed."""
-    removed = []
-    for entry in os.scandir(SHM_DIR):
-        if not entry.name.startswith("airo_mp_camera."):
-            continue
-        try:
-            owner = read_owner(entry.path)  # a reader table carries its segment's owner too
-        except PermissionError:
-            continue  # another user's segment: neither ours to judge nor to remove
-        if owner is None and _recent(entry):
-            continue  # a publisher may be creating it right now
-        if owner is None or not owner.is_alive():
-            try:
-                os.unlink(entry.path)
-                removed.append(entry.path)
-            except (FileNotFoundError, PermissionError):
-                pass
-    return removed
-
-
-def _recent(entry: os.DirEntry[str]) -> bool:
-    try:
-        return time.time() - entry.stat().st_mtime < HEARTBEAT_STALE_S
-    except FileNotFoundError:
-        return True

@@ -44,7 +44,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
         camera_kwargs: keyword arguments for `camera_cls`, constructed in the child.
         schemas: what to share; CameraSchema is added when missing.
         shared_memory_namespace: ROS-style name, e.g. "camera" or "robot/zed_left".
-        n_slots: frame slots in the ring (2 to 64). FREE_SLOTS_KEPT (3) are never lent, so receivers can
+        n_slots: frame slots in the ring (2 to 64). FREE_SLOTS_KEPT (3) are never borrowed, so receivers can
             borrow `n_slots - 3` distinct frames at once (the same frame by any number of them); a copying
             reader has about 2 frame times to copy a frame.
         segment_mode: file mode of the shared-memory segment (0o600: owner only).
@@ -204,7 +204,7 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
                 camera.grab_images()
                 frame_id += 1
                 wanted = always | readers.schemas_read() if published else everything
-                slot = ring.claim_slot()
+                slot = ring.loan_slot()
                 if slot is None:  # every slot it may use is borrowed: drop this frame, never wait
                     continue
                 timestamp = getattr(camera, "capture_timestamp", None) or time.time()

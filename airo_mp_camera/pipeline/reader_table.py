@@ -14,9 +14,9 @@ Protocol (who writes which word, in which order):
   compare-and-swap (sequentially consistent) with a "setting up" bit, so two receivers never share a row;
   the claim count makes a row freed and taken again look different (no ABA). Only the owner writes the
   other words of its row, after its claim, then clears the setting-up bit (release):
-  `start_time`/`pid_namespace` (who it is), `schemas` (bit i: the publisher's schema i), `held`
+  `start_time`/`pid_namespace` (who it is), `schemas` (bit i: the publisher's schema i), `borrowed`
   (bit s: the owner borrows slot s), `heartbeat`.
-- The publisher reads `claim`, `schemas` and `held` of every row after a fence (see frame_ring.py for the
+- The publisher reads `claim`, `schemas` and `borrowed` of every row after a fence (see frame_ring.py for the
   handshake that keeps a borrowed slot from being written). Rows whose pid is 0 do not count.
 - The living clean up the dead: the publisher (twice a second) and a borrower refused a slot free every row
   whose process is dead (pid and start time in this pid namespace; across pid namespaces, a heartbeat older
@@ -49,7 +49,7 @@ _OWNER_MASK = _PID_MASK & ~_SETTING_UP
 
 READER_ROW = np.dtype(
     {
-        "names": ["claim", "start_time", "pid_namespace", "schemas", "held", "heartbeat"],
+        "names": ["claim", "start_time", "pid_namespace", "schemas", "borrowed", "heartbeat"],
         "formats": ["<u8", "<u8", "<u8", "<u8", "<u8", "<f8"],
         "offsets": [0, 8, 16, 24, 32, 40],
         "itemsize": 64,
@@ -165,7 +165,7 @@ class ReaderTable:
                     self.rows[row]["start_time"] = identity.start_time
                     self.rows[row]["pid_namespace"] = identity.pid_namespace
                     self.rows[row]["heartbeat"] = time.time()
-                    atomics.store(self._address(row, "held"), 0, atomics.RELAXED)
+                    atomics.store(self._address(row, "borrowed"), 0, atomics.RELAXED)
                     atomics.store(self._address(row, "schemas"), schemas, atomics.RELAXED)
                     atomics.store(address, claim, atomics.SEQ_CST)
                     return row, claim
@@ -181,9 +181,9 @@ class ReaderTable:
         """The owner announces the schemas it reads from now on (sequentially consistent store)."""
         atomics.store(self._address(row, "schemas"), schemas, atomics.SEQ_CST)
 
-    def set_held(self, row: int, held: int, order: int) -> None:
-        """The owner announces the slots it borrows; RELEASE when freeing a slot, RELAXED when marking one."""
-        atomics.store(self._address(row, "held"), held, order)
+    def set_borrowed(self, row: int, borrowed: int, order: int) -> None:
+        """The owner announces the slots it borrows; RELEASE when releasing a slot, RELAXED when marking one."""
+        atomics.store(self._address(row, "borrowed"), borrowed, order)
 
     def beat(self, row: int) -> None:
         """The owner says it is alive (judged by this across pid namespaces only)."""
@@ -191,7 +191,7 @@ class ReaderTable:
 
     def unregister(self, row: int, claim: int) -> None:
         """The owner leaves: its borrows and schemas stop counting."""
-        atomics.store(self._address(row, "held"), 0, atomics.RELEASE)
+        atomics.store(self._address(row, "borrowed"), 0, atomics.RELEASE)
         free = claim & ~_PID_MASK
         atomics.compare_exchange(self._address(row, "claim"), claim, free)
 
@@ -210,9 +210,9 @@ class ReaderTable:
         """Union of the schema bitmasks of every claimed row."""
         return self._union("schemas")
 
-    def held_slots(self) -> int:
+    def borrowed_slots(self) -> int:
         """Union of the borrowed-slot bitmasks of every claimed row."""
-        return self._union("held")
+        return self._union("borrowed")
 
     def reap_dead(self) -> int:
         """Frees the rows of dead receivers; returns how many."""
