@@ -53,6 +53,7 @@ setup(
         "console_scripts": [
             "camera_node = airo_mp_camera.ros.camera_node:main",
             "bridge_node = airo_mp_camera.ros.bridge_node:main",
+            "remote_bridge_node = airo_mp_camera.ros.remote_bridge_node:main",
         ],
     },
 )

@@ -54,7 +54,7 @@ def remote_child(pid: int, timeout: float = 20.0) -> int:
         for child in children(pid):
             try:
                 with open(f"/proc/{child}/cmdline", "rb") as cmdline:
-                    if b"airo_mp_camera.ros.bridge_node" in cmdline.read():
+                    if b"airo_mp_camera.ros.remote_bridge_node" in cmdline.read():
                         return child
             except OSError:
                 continue

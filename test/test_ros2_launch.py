@@ -395,10 +395,10 @@ def test_every_topic_and_static_transform_arrive_then_ctrl_c_leaves_nothing(proc
                 assert "compressedDepth" in compressed.format, compressed.format
         programs = {
             program: [pid for (pid, _), line in seen.items() if program in line]
-            for program in ("/camera_node ", "/static_transform_publisher ", "airo_mp_camera.ros.bridge_node")
+            for program in ("/camera_node ", "/static_transform_publisher ", "airo_mp_camera.ros.remote_bridge_node")
         }
         expected = [count, 2 * count if tf else 0, 1 if remote else 0]
-        bridge = " ".join(line for line in seen.values() if "airo_mp_camera.ros.bridge_node" in line)
+        bridge = " ".join(line for line in seen.values() if "airo_mp_camera.ros.remote_bridge_node" in line)
         assert [len(pids) for pids in programs.values()] == expected, f"the launch's processes: {seen}"
         segments = [Path(segment_path(name)) for name in names]
         assert all(segment.exists() for segment in segments), segments

@@ -5,9 +5,11 @@ with its own rclpy context, DDS participant and writers, publishing compressed s
 `/<camera>/remote/`. A slow or congested link can then back up only that process's writers; the camera
 process, the native receivers and the local bridge's writers never wait for it.
 
-`RemoteBridgeProcess` starts it as `bridge_node` in remote mode (`remote.enable:=true`), node `remote` in
-the camera node's namespace, stops it by pid on every path (it also dies with its parent: PR_SET_PDEATHSIG
-plus a parent-pid check), and restarts it a bounded number of times if it dies.
+`RemoteBridgeProcess` starts it as `remote_bridge_node` (ros/remote_bridge_node.py), node `remote` in the camera
+node's namespace, stops it by pid on every path (it also dies with its parent: PR_SET_PDEATHSIG plus a parent-pid
+check), and restarts it a bounded number of times if it dies. That is what a camera node started alone does; the
+launch files start the remote bridge as a sibling node instead (with `respawn`) and tell the camera node so
+(`REMOTE_BRIDGE_SIBLING_ENV`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from airo_mp_camera.ros.link_pacing import PUBLICATION_MODE_ENV
 logger = logging.getLogger(__name__)
 
 PARENT_PID_ENV = "AIRO_MP_CAMERA_PARENT_PID"
+REMOTE_BRIDGE_SIBLING_ENV = "AIRO_MP_CAMERA_REMOTE_BRIDGE_SIBLING"
+"""Set (to 1) on a camera node whose remote bridge the launch file starts beside it: it starts no child of its own."""
 MAX_REMOTE_RESTARTS = 3
 _PR_SET_PDEATHSIG = 1
 _SOCKET_BUFFER_SYSCTLS = {"receive": "net.core.rmem_max", "send": "net.core.wmem_max"}
@@ -65,7 +69,7 @@ def package_config(name: str) -> str:
 
 
 class RemoteBridgeProcess:
-    """`bridge_node` in remote mode, started, watched and stopped by camera_node.
+    """`remote_bridge_node`, started, watched and stopped by camera_node.
 
     Args:
         parameters: the child's parameter values (bridge and remote.* parameters; remote.enable is set here).
@@ -120,7 +124,7 @@ class RemoteBridgeProcess:
             args = [
                 sys.executable,
                 "-m",
-                "airo_mp_camera.ros.bridge_node",
+                "airo_mp_camera.ros.remote_bridge_node",
                 "--ros-args",
                 "-r",
                 "__node:=remote",

@@ -1,0 +1,114 @@
+"""What the remote bridge process runs with, for whoever starts it: the camera node's child or the launch files.
+
+The remote bridge (ros/remote_bridge_node.py) gets its own Fast DDS profile (the package's for
+`remote.transport`, or `remote.fastdds_profile`), paced for the link over plain UDP (ros/link_pacing.py), and its
+own discovery range (`remote.discovery_range`). `RemoteBridgeSetup` holds those; the camera node started alone
+gives them to its child process (`RemoteBridgeProcess`), the launch files to the sibling node they start.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from airo_mp_camera.ros.discovery import discovery_environment
+from airo_mp_camera.ros.fastdds_profiles import fastdds_version, has_builtin_large_data, profile_environment
+from airo_mp_camera.ros.link_pacing import AUTOMATIC_MBIT_S, PUBLICATION_MODE_ENV, paced_profile, remote_topics
+from airo_mp_camera.ros.parameters import REMOTE_STREAMS, BridgeConfig, ParameterError
+from airo_mp_camera.ros.remote import RemoteBridgeProcess, remote_profile, socket_buffer_warnings
+
+REMOTE_NODE_NAME = "remote"
+"""The remote bridge's node name, in the camera node's namespace: its topics are /<camera>/remote/..."""
+
+
+class Logger(Protocol):
+    """What is logged to: a node's logger (rclpy) or the launch file's."""
+
+    def warning(self, message: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class RemoteBridgeSetup:
+    """The remote bridge process's Fast DDS profile and discovery range.
+
+    Attributes:
+        profile: the Fast DDS profile file (the package's for `remote.transport`, or `remote.fastdds_profile`).
+        discovery_range: `remote.discovery_range` (SYSTEM_DEFAULT: the distro's).
+        paced_profile: XML text of `profile` with the flow controller (ros/link_pacing.py), to be written to a
+            file the process reads instead of `profile`; None: `profile` as it is.
+    """
+
+    profile: str
+    discovery_range: str
+    paced_profile: str | None = None
+
+    def environment(self, profile_file: str | None = None) -> dict[str, str]:
+        """The variables the process gets, each named as this distro reads it.
+
+        Its profile (`profile_file`, where the paced one was written), the publication mode that makes
+        rmw_fastrtps apply the pacing, and its discovery range.
+        """
+        env = profile_environment(profile_file or self.profile)
+        if self.paced_profile is not None:
+            env.update(PUBLICATION_MODE_ENV)
+        env.update(discovery_environment(self.discovery_range))
+        return env
+
+    def write_paced_profile(self, name: str) -> str | None:
+        """Writes the paced profile to a file of camera `name`'s; its path (None: no paced profile).
+
+        The file is `<tmp>/airo_mp_camera_<name>_remote.xml`, one per camera, replaced by each launch.
+        """
+        if self.paced_profile is None:
+            return None
+        path = os.path.join(tempfile.gettempdir(), f"airo_mp_camera_{name}_remote.xml")
+        with open(path, "w") as file:
+            file.write(self.paced_profile)
+        return path
+
+
+def remote_bridge_setup(
+    remote_values: Mapping[str, Any], remote_config: BridgeConfig, camera_node: str, logger: Logger | None = None
+) -> RemoteBridgeSetup:
+    """The setup of the remote bridge of the camera node `camera_node` (its fully qualified name).
+
+    Warns on `logger` when the kernel caps the socket buffers the profile asks for.
+
+    Raises:
+        ParameterError: remote.transport is large_data where this Fast DDS has no LARGE_DATA transport.
+    """
+    transport = str(remote_values["remote.transport"])
+    if transport == "large_data" and not has_builtin_large_data():
+        major, minor = fastdds_version()
+        raise ParameterError(
+            f"remote.transport: large_data needs Fast DDS's builtin LARGE_DATA transport (Fast DDS 2.13 or "
+            f"later); this ROS 2 has Fast DDS {major}.{minor} (Humble: 2.6), which has none. Use "
+            "remote.transport:=udp, which any subscriber receives."
+        )
+    profile = remote_profile(transport, str(remote_values["remote.fastdds_profile"]))
+    for warning in socket_buffer_warnings(profile):
+        if logger is not None:
+            logger.warning(warning)
+    paced = None
+    if transport == "udp" and not remote_values["remote.fastdds_profile"]:
+        topics = remote_topics(f"{camera_node.rstrip('/')}/{REMOTE_NODE_NAME}", REMOTE_STREAMS)
+        budget = max(remote_config.link_budget_mbit_s, AUTOMATIC_MBIT_S)
+        paced = paced_profile(profile, budget, remote_config.link_priority, topics)
+    return RemoteBridgeSetup(profile, str(remote_values["remote.discovery_range"]), paced)
+
+
+def remote_bridge_process(
+    parameters: Mapping[str, Any],
+    remote_values: Mapping[str, Any],
+    remote_config: BridgeConfig,
+    camera_node: str,
+    logger: Logger,
+) -> RemoteBridgeProcess:
+    """The camera node's remote bridge child (not started yet), set up as `remote_bridge_setup` says."""
+    setup = remote_bridge_setup(remote_values, remote_config, camera_node, logger)
+    return RemoteBridgeProcess(
+        parameters, camera_node, setup.profile, setup.discovery_range, paced_profile=setup.paced_profile
+    )
