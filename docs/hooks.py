@@ -2,7 +2,8 @@
 
 - The figures the benchmarks draw stay where the benchmarks write them (`benchmarks/*.png`); `on_files` adds
   them to the site under the same path, `benchmarks/<name>.png`, so a page links them as
-  `benchmarks/<name>.png` and the site never holds a stale copy.
+  `benchmarks/<name>.png` and the site never holds a stale copy. `test/test_readme.py` resolves links with
+  `figures()` the same way.
 - `docs/parameters.md` holds the line `<!-- parameter-reference -->`; `on_page_markdown` replaces it with
   `airo_mp_camera.ros.parameter_reference.reference_markdown()`, the tables generated from the one declaration
   of every parameter.
@@ -12,9 +13,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mkdocs.structure.files import File, Files
+if TYPE_CHECKING:
+    from mkdocs.structure.files import Files
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE_DIR = "benchmarks"
@@ -37,6 +39,8 @@ def parameter_reference() -> str:
 
 def on_files(files: Files, config: Any) -> Files:
     """Add the benchmark figures to the site, read from `benchmarks/` itself."""
+    from mkdocs.structure.files import File  # imported here so that `figures()` works without MkDocs (tests)
+
     for site_path in figures():
         files.append(File(site_path, str(ROOT), config["site_dir"], config["use_directory_urls"]))
     return files
