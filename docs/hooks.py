@@ -6,7 +6,7 @@
   `figures()` the same way.
 - `docs/parameters.md` holds the line `<!-- parameter-reference -->`; `on_page_markdown` replaces it with
   `airo_mp_camera.ros.parameter_reference.reference_markdown()`, the tables generated from the one declaration
-  of every parameter.
+  of every parameter (without its title line when the page has one).
 """
 
 from __future__ import annotations
@@ -50,4 +50,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
     """Replace the parameter-reference marker line with the generated tables."""
     if PARAMETER_MARKER not in markdown:
         return markdown
-    return markdown.replace(PARAMETER_MARKER, parameter_reference())
+    reference = parameter_reference()
+    page_has_title = any(line.startswith("# ") for line in markdown.split(PARAMETER_MARKER, 1)[0].splitlines())
+    if page_has_title and reference.startswith("# "):  # the page's own title stands; the reference's would repeat it
+        reference = reference.split("\n", 1)[1].lstrip("\n")
+    return markdown.replace(PARAMETER_MARKER, reference)
