@@ -13,6 +13,7 @@ test is not possible:
   as written by `test/test_workspace_install.py` on ROS 2 Humble; here it is checked to be marked for that test.
 
 A runnable block that none of these covers fails `test_every_runnable_block_is_run_or_checked`.
+Links of the README and of docs/ must resolve, and the files and modules they name in code spans must exist.
 """
 
 from __future__ import annotations
@@ -255,3 +256,34 @@ def test_the_workspace_install_block_is_the_one_its_test_runs() -> None:
     runner = (ROOT / "test" / "test_workspace_install.py").read_text()
     assert WORKSPACE_MARKER in runner
     assert "def test_the_readme_workspace_install_runs_as_written_on_humble" in runner
+
+
+_REPOSITORY_PATH = re.compile(r"`((?:airo_mp_camera|test|benchmarks|config|launch|tools|examples|docs)/[\w./-]+)`")
+_MODULE = re.compile(r"`(airo_mp_camera(?:\.[a-z_][a-z0-9_]*)+)")
+
+
+def test_every_repository_path_and_module_the_docs_name_exists() -> None:
+    """A file or module named in the README or the docs (`airo_mp_camera/ros/link_estimate.py`,
+    `airo_mp_camera.codecs.compressed_depth`) exists, so a move that forgets the docs fails here."""
+    missing = []
+    for page in [README, *sorted(DOCS.rglob("*.md"))]:
+        text = page.read_text()
+        for path in sorted(set(_REPOSITORY_PATH.findall(text))):
+            if not (ROOT / path).exists():
+                missing.append(f"{page.relative_to(ROOT)}: {path}")
+        for dotted in sorted(set(_MODULE.findall(text))):
+            parts = dotted.split(".")
+            # The longest prefix that is a module or package; what follows it is an attribute (a class, a constant).
+            found = any(
+                (ROOT.joinpath(*parts[:end]).with_suffix(".py")).is_file()
+                or (ROOT.joinpath(*parts[:end]) / "__init__.py").is_file()
+                for end in range(2, len(parts) + 1)
+            )
+            if not found and not _exported(parts[1]):
+                missing.append(f"{page.relative_to(ROOT)}: {dotted}")
+    assert not missing, f"the docs name files or modules that do not exist: {missing}"
+
+
+def _exported(name: str) -> bool:
+    """Whether `airo_mp_camera/__init__.py` exports the name (`airo_mp_camera.reclaim_stale_segments`)."""
+    return re.search(rf"\b{re.escape(name)}\b", (ROOT / "airo_mp_camera" / "__init__.py").read_text()) is not None
