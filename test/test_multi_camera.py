@@ -32,7 +32,7 @@ from airo_mp_camera import (
 from airo_mp_camera.cameras import watermark
 from airo_mp_camera.cameras.frame_clock import FrameClock
 from airo_mp_camera.cameras.replay import ReplayCamera, camera_prefixes
-from airo_mp_camera.pipeline.multi_camera import newest_set
+from airo_mp_camera.pipeline.set_matching import newest_set
 
 TOLERANCE = 0.010
 SMALL = (160, 96)

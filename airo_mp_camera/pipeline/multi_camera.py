@@ -2,9 +2,10 @@
 
 Each camera is an ordinary receiver of its own namespace (a `MultiprocessRGBDReceiver` unless another is
 given); this module uses only their public API. It borrows every new frame of every camera as it comes
-(a loan: no copy) and keeps the last few loans per camera, its history (`history`, 2 by default: all a
-default ring of 5 slots lends). From those it chooses a *set*: one frame per camera, every one newer than
-that camera's frame in the previous set, and all capture times within `tolerance` seconds of each other.
+(no copy) and keeps the last few borrowed frames per camera, its history (`history`, 2 by default: all
+that a default ring of 5 slots lets receivers borrow). From those it chooses a *set*: one frame per camera,
+every one newer than that camera's frame in the previous set, and all capture times within `tolerance`
+seconds of each other.
 
 Which set: the newest one, the set whose oldest frame is the newest possible (each camera then gives its
 newest frame inside the window that starts at that oldest frame). A history rather than only each
@@ -12,12 +13,12 @@ camera's newest frame: a camera whose frames arrive later after capture (a heavi
 link) has its newest frame from the same instant only after the other cameras have published a newer one;
 matching newest frames only would never find that set. Frames between two sets are skipped and counted per
 camera (`skipped`). Frames are collected while `grab_images()`, `try_grab_images()` or `borrow()` run;
-while none runs, only each camera's newest frame (and the loans kept) remain to choose from.
+while none runs, only each camera's newest frame (and the borrowed frames kept) remain to choose from.
 
 Delivery: `grab_images()` copies the set's frames into each camera's receiver, so `cameras["wrist"]`
 answers `retrieve_rgb_image_as_int()`, `frame_id`, `capture_timestamp` ... for the set's frame; `borrow()`
-hands the loans themselves (a `BorrowedSet`, released together). A loan's slot is never written by the
-publisher while held, so no frame of a set is ever torn, and each frame's streams are of that frame alone.
+hands the borrowed frames themselves (a `BorrowedSet`, released together). A borrowed slot is never written
+by the publisher until released, so no frame of a set is ever torn, and each frame's streams are of that frame alone.
 
 Capture times must be on one clock: this machine's wall clock, as `time.time()`. The ZED's image
 timestamp (`TIME_REFERENCE.IMAGE`) is; the synthetic camera's is with a `phase` (see `frame_clock`; without
@@ -31,6 +32,9 @@ Errors name the cameras: after `timeout` without a set, a `PublisherNotFoundErro
 with no frame within tolerance of the others and the smallest spread seen. A camera whose publisher
 restarts is followed as a single receiver follows it (frame ids start again at 1). Not thread-safe: use
 one MultiCameraReceiver from one thread.
+
+Set matching (set_matching.py) and BorrowedSet (borrowed_set.py) are modules of their own; what remains here
+is one class, the collecting and delivery of sets, which share the per-camera history.
 """
 
 from __future__ import annotations
@@ -38,13 +42,14 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from airo_ipc.cyclone_shm.idl_shared_memory.base_idl import BaseIdl
 
 from airo_mp_camera.pipeline.borrowed_frame import BorrowedFrame
+from airo_mp_camera.pipeline.borrowed_set import BorrowedSet
 from airo_mp_camera.pipeline.errors import (
     FrameTimeoutError,
     NoFrameSetError,
@@ -55,6 +60,7 @@ from airo_mp_camera.pipeline.errors import (
 )
 from airo_mp_camera.pipeline.receiver import SharedMemoryReceiver
 from airo_mp_camera.pipeline.schemas import buffer_arrays
+from airo_mp_camera.pipeline.set_matching import closest_set, newest_set
 from airo_mp_camera.pipeline.variants import MultiprocessRGBDReceiver
 
 _WAIT_SLICE_S = 0.002
@@ -70,7 +76,7 @@ ReceiverFactory = Callable[[str], SharedMemoryReceiver]
 
 @dataclass
 class _Camera:
-    """One camera of the set: its receiver, the loans kept, and where its last set left it."""
+    """One camera of the set: its receiver, the borrowed frames kept, and where its last set left it."""
 
     name: str
     receiver: SharedMemoryReceiver
@@ -92,7 +98,7 @@ class _Camera:
         return f"camera {self.describe()}: {reason}"
 
     def release_through(self, frame_id: int) -> None:
-        """Releases the kept loans of frames up to `frame_id` (they can be in no later set)."""
+        """Releases the kept frames up to `frame_id` (they can be in no later set)."""
         keep = []
         for frame in self.history:
             if frame.frame_id <= frame_id:
@@ -106,88 +112,6 @@ class _Camera:
             return False
         self.history.pop(0).release()
         return True
-
-
-class BorrowedSet(Mapping[str, BorrowedFrame]):
-    """One set's frames as loans (`frames["wrist"]` is a BorrowedFrame), released together.
-
-    Use it as a context manager or call `release()`; while it is held each camera's slot is one its
-    publisher cannot write, so hold it briefly.
-    """
-
-    def __init__(self, frames: dict[str, BorrowedFrame]) -> None:
-        self._frames = frames
-        stamps = [frame.capture_timestamp for frame in frames.values()]
-        self.spread = max(stamps) - min(stamps)
-        """Seconds between the set's oldest and newest capture times."""
-
-    def __getitem__(self, name: str) -> BorrowedFrame:
-        return self._frames[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._frames)
-
-    def __len__(self) -> int:
-        return len(self._frames)
-
-    @property
-    def released(self) -> bool:
-        """Whether the set's loans were given back."""
-        return all(frame.released for frame in self._frames.values())
-
-    def release(self) -> None:
-        """Gives every camera's slot back; every frame's accessors raise FrameReleasedError from now on."""
-        for frame in self._frames.values():
-            frame.release()
-
-    def __enter__(self) -> BorrowedSet:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    def __repr__(self) -> str:
-        state = "released" if self.released else ", ".join(f"{n}={f.frame_id}" for n, f in self._frames.items())
-        return f"BorrowedSet({state})"
-
-
-def _closest_set(candidates: Mapping[str, list[float]]) -> tuple[float, dict[str, float]] | None:
-    """The smallest spread of one capture time per camera, and those times (None: a camera has none)."""
-    if any(not stamps for stamps in candidates.values()):
-        return None
-    best: tuple[float, dict[str, float]] | None = None
-    for anchor in sorted({stamp for stamps in candidates.values() for stamp in stamps}):
-        chosen = {}
-        for name, stamps in candidates.items():
-            after = [stamp for stamp in stamps if stamp >= anchor]
-            if not after:
-                return best  # a later anchor leaves this camera nothing either
-            chosen[name] = min(after)
-        spread = max(chosen.values()) - anchor
-        if best is None or spread < best[0]:
-            best = (spread, chosen)
-    return best
-
-
-def newest_set(candidates: Mapping[str, list[float]], tolerance: float) -> dict[str, int] | None:
-    """Indexes into each camera's capture times of the newest set within `tolerance` (None: there is none).
-
-    The newest set is the one whose oldest capture time is the latest; each camera gives its newest frame
-    inside the window [oldest, oldest + tolerance].
-    """
-    if any(not stamps for stamps in candidates.values()):
-        return None
-    anchors = sorted({stamp for stamps in candidates.values() for stamp in stamps}, reverse=True)
-    for anchor in anchors:
-        chosen = {}
-        for name, stamps in candidates.items():
-            inside = [index for index, stamp in enumerate(stamps) if anchor <= stamp <= anchor + tolerance]
-            if not inside:
-                break
-            chosen[name] = max(inside, key=lambda index: stamps[index])
-        else:
-            return chosen
-    return None
 
 
 class MultiCameraReceiver:
@@ -206,8 +130,8 @@ class MultiCameraReceiver:
             of it (any SharedMemoryReceiver variant; cameras may differ in schemas, resolution and rate).
         tolerance: the largest spread, in seconds, between a set's capture times.
         timeout: default seconds `grab_images()` and `borrow()` wait for a set.
-        history: loans kept per camera to choose sets from (>= 1). A publisher lends `n_slots - 3` distinct
-            frames to all its receivers together: with more than 2, start the publishers with more slots.
+        history: borrowed frames kept per camera to choose sets from (>= 1). A publisher lets all its receivers
+            together borrow `n_slots - 3` distinct frames: with more than 2, start the publishers with more slots.
         receiver_factory: makes the receiver of a namespace given as text (default: MultiprocessRGBDReceiver).
     """
 
@@ -224,7 +148,7 @@ class MultiCameraReceiver:
         if not tolerance >= 0:
             raise ValueError(f"tolerance must be >= 0 seconds, got {tolerance}")
         if history < 1:
-            raise ValueError(f"history must be at least 1 loan per camera, got {history}")
+            raise ValueError(f"history must be at least 1 frame per camera, got {history}")
         self.tolerance = float(tolerance)
         self.timeout = timeout
         self._history = history
@@ -269,14 +193,14 @@ class MultiCameraReceiver:
         """Borrows the camera's newest frame if it is newer than those kept, waiting up to `wait` seconds."""
         receiver = camera.receiver
         if wait > 0:
-            while len(camera.history) >= self._history:  # room for the loan waited for
+            while len(camera.history) >= self._history:  # room for the frame waited for
                 camera.release_oldest()
         for _ in range(2):
             try:
                 frame = receiver.borrow(timeout=wait)
             except SlotsExhaustedError as error:
                 camera.problem = error
-                if camera.release_oldest():  # other loans (a set the user holds) fill the ring: keep fewer
+                if camera.release_oldest():  # other borrowed frames (a set the user keeps) fill the ring: keep fewer
                     continue
                 return
             except FrameTimeoutError:
@@ -304,9 +228,9 @@ class MultiCameraReceiver:
         return {name: [frame.capture_timestamp for frame in camera.history] for name, camera in self._cameras.items()}
 
     def _choose(self) -> dict[str, BorrowedFrame] | None:
-        """The newest set among the loans kept (removed from the history), or None."""
+        """The newest set among the borrowed frames kept (removed from the history), or None."""
         candidates = self._candidates()
-        closest = _closest_set(candidates)
+        closest = closest_set(candidates)
         if closest is not None and (self._closest is None or closest[0] < self._closest[0]):
             self._closest = closest
         chosen = newest_set(candidates, self.tolerance)
@@ -359,7 +283,7 @@ class MultiCameraReceiver:
                 silent,
                 None,
             )
-        closest = self._closest or _closest_set(self._candidates())
+        closest = self._closest or closest_set(self._candidates())
         assert closest is not None
         spread, stamps = closest
         oldest = min(stamps.values())
@@ -382,7 +306,7 @@ class MultiCameraReceiver:
 
     # ------------------------------------------------------------------------------ taking sets
     def _expose(self, frames: Mapping[str, BorrowedFrame]) -> None:
-        """Copies each set frame into its camera's receiver (then releases the loan)."""
+        """Copies each set frame into its camera's receiver (then releases the borrowed frame)."""
         for name, frame in frames.items():
             camera = self._cameras[name]
             try:
@@ -438,7 +362,7 @@ class MultiCameraReceiver:
         return True
 
     def borrow(self, timeout: float | None = None) -> BorrowedSet:
-        """Blocks until a newer set is complete and lends it: one BorrowedFrame per camera, no copy.
+        """Blocks until a newer set is complete and borrows it: one BorrowedFrame per camera, no copy.
 
         Raises:
             As `grab_images()`.
@@ -457,7 +381,7 @@ class MultiCameraReceiver:
 
     # ------------------------------------------------------------------------------ lifetime
     def close(self) -> None:
-        """Releases the loans kept and closes the receivers made here (receivers given are left open)."""
+        """Releases the borrowed frames kept and closes the receivers made here (receivers given are left open)."""
         for camera in self._cameras.values():
             camera.release_through(sys.maxsize)
             if camera.owned:
