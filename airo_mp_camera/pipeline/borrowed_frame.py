@@ -1,6 +1,6 @@
-"""BorrowedFrame: a frame lent by the publisher's ring (a loan), read in place through read-only views.
+"""BorrowedFrame: a frame a receiver borrowed from the publisher's ring, read in place through read-only views.
 
-`receiver.borrow()` marks the newest frame's slot as held in the reader table; the publisher then writes
+`receiver.borrow()` marks the newest frame's slot as borrowed in the reader table; the publisher then writes
 other slots until the frame is released (`release()`, the end of a `with` block, or garbage collection).
 The arrays it returns are views of the shared-memory slot: no copy, and not writeable (the receiver maps
 frames read-only). After release every accessor raises FrameReleasedError; arrays taken before the
@@ -50,12 +50,12 @@ class _Unavailable:
 
 
 class BorrowedFrame(StereoRGBMixin, RGBMixin, DepthMixin, ConfidenceMixin, PointCloudMixin):
-    """One frame lent by the publisher, read in place (see the module docstring).
+    """One borrowed frame, read in place (see the module docstring).
 
     It offers the camera interface of the receiver that borrowed it, for the schemas that receiver
     reads: `retrieve_rgb_image_as_int()`, `retrieve_depth_map()`, `retrieve_colored_point_cloud()`, ...,
     `frame_id`, `capture_timestamp`, `resolution`, `intrinsics_matrix()`. Use it as a context manager
-    or call `release()`; hold it for as short a time as the work allows: while held, its slot is one the
+    or call `release()`; keep it for as short a time as the work allows: until released, its slot is one the
     publisher cannot use.
     """
 
@@ -95,7 +95,7 @@ class BorrowedFrame(StereoRGBMixin, RGBMixin, DepthMixin, ConfidenceMixin, Point
 
     @property
     def released(self) -> bool:
-        """Whether the frame was given back to the publisher."""
+        """Whether the frame was released (its slot is the publisher's again)."""
         return self._released
 
     def _require_frame(self) -> None:
@@ -103,7 +103,7 @@ class BorrowedFrame(StereoRGBMixin, RGBMixin, DepthMixin, ConfidenceMixin, Point
             raise FrameReleasedError(f"a borrowed frame of namespace '{self.namespace}' was used after release()")
 
     def release(self) -> None:
-        """Gives the slot back to the publisher; every accessor raises FrameReleasedError from now on."""
+        """Releases the frame (its slot is the publisher's again); every accessor raises FrameReleasedError now."""
         if self._released:
             return
         self._released = True

@@ -44,7 +44,7 @@ class Borrowing:
             reading: names of the schemas the receiver reads (the frame offers those).
 
         Raises:
-            SlotsExhaustedError: the ring is too small to lend any slot.
+            SlotsExhaustedError: the ring is too small for any slot to be borrowed.
 
         """
         readers = ring.readers

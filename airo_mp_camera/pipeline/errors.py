@@ -40,7 +40,7 @@ class NamespaceInUseError(PublisherStartError):
 
 
 class SlotsExhaustedError(SharedMemoryCameraError, TimeoutError):
-    """A borrow waited out its timeout because the slots receivers may borrow were all held by other loans."""
+    """A borrow waited out its timeout because every slot receivers may borrow stayed borrowed."""
 
 
 class FrameReleasedError(SharedMemoryCameraError):

@@ -52,7 +52,7 @@ SEGMENT_HEADER = _structure(
         ("layout_len", "<u4", 72),  # bytes of the JSON layout after the header  once
         ("pid_start", "<u8", 80),
         ("pid_namespace", "<u8", 88),
-        ("frames_dropped", "<u8", 96),  # grabs not written: every slot the publisher may use was lent
+        ("frames_dropped", "<u8", 96),  # grabs not written: every slot the publisher may use was borrowed
     ],
     128,
 )
