@@ -1,11 +1,14 @@
 """What the launch files check and decide, importable (and unit-tested) without ROS 2's `launch` package.
 
 The launch files in `launch/` declare their arguments from one table (`CAMERA_ARGUMENTS`: name, type, default,
-description), check every value before any process starts (`parse_arguments`: a wrong value stops the launch
-with a message naming the argument), resolve the parameters file (`parameters_file`: a missing file is an
-error naming it), and end the whole launch when `camera_node` exits (`camera_exit_outcome`): with an error
-(non-zero `ros2 launch` exit code) when it failed, cleanly when it finished (a recording's end). A normal
-Ctrl-C is left to launch. `rviz_config` writes the rviz config for a camera's name.
+description), derived from the parameter declaration (`airo_mp_camera.ros.parameters`: a parameter marked with
+a `LaunchExposure` is an argument, and `node_parameters` gives the values it sets on camera_node), plus the few
+arguments that set no parameter (`LAUNCH_ONLY_ARGUMENTS`). They check every value before any process starts
+(`parse_arguments`: a wrong value stops the launch with a message naming the argument), resolve the parameters
+file (`parameters_file`: a missing file is an error naming it), and end the whole launch when `camera_node`
+exits (`camera_exit_outcome`): with an error (non-zero `ros2 launch` exit code) when it failed, cleanly when it
+finished (a recording's end). A normal Ctrl-C is left to launch. `rviz_config` writes the rviz config for a
+camera's name.
 
 Only the functions at the end (`declare_arguments`, `argument_values`, `shutdown_when_camera_exits`) import
 `launch`, when called from a launch file.
@@ -27,6 +30,10 @@ from enum import Enum
 from typing import Any
 
 import yaml
+
+from airo_mp_camera.ros.parameters import ALL_SPECS, ParameterSpec, Value
+from airo_mp_camera.ros.parameters import CAMERA_TYPES as CAMERA_TYPES  # the launch files' choices, re-exported
+from airo_mp_camera.ros.parameters import REMOTE_TRANSPORTS as REMOTE_TRANSPORTS
 
 _TRUE = ("true", "1")
 _FALSE = ("false", "0")
@@ -54,6 +61,7 @@ class LaunchArgument:
             (anything).
         choices: the allowed values of a "choice".
         minimum: the smallest allowed value of an "int" or "float".
+        maximum: the largest allowed value of an "int" or "float".
         positive: a "float" must be greater than 0.
     """
 
@@ -63,6 +71,7 @@ class LaunchArgument:
     kind: str = "string"
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    maximum: float | None = None
     positive: bool = False
 
     def parse(self, text: str) -> Any:
@@ -85,6 +94,8 @@ class LaunchArgument:
                 raise self._error(text, "a number greater than 0")
             if self.minimum is not None and number < self.minimum:
                 raise self._error(text, f"at least {self.minimum:g}")
+            if self.maximum is not None and number > self.maximum:
+                raise self._error(text, f"at most {self.maximum:g}")
             return number
         if self.kind == "name":
             if not _NAME.match(value):
@@ -108,55 +119,13 @@ class LaunchArgument:
         return LaunchArgumentError(f"launch argument {self.name}:={text!r} is invalid: expected {expected}")
 
 
-CAMERA_TYPES = ("zed", "synthetic", "replay")
-REMOTE_TRANSPORTS = ("udp", "large_data")  # remote.transport (ros/parameters.py)
-
-# The arguments of launch/zed.launch.py (synthetic.launch.py and multi_camera.launch.py pass theirs on).
-# One more argument is one more row here, and its use in zed.launch.py's `_camera`.
-CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (
-    LaunchArgument(
-        "camera_name", "zed", "Node name, topic prefix, shared-memory namespace and tf prefix.", kind="name"
-    ),
-    LaunchArgument("camera_type", "zed", "zed, synthetic or replay.", kind="choice", choices=CAMERA_TYPES),
+# Arguments of launch/zed.launch.py that set no node parameter: they choose files and start other processes.
+LAUNCH_ONLY_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument(
         "config_file",
         "",
         "Parameters file; empty: config/zed.yaml (config/synthetic.yaml for camera_type synthetic).",
     ),  # checked by `parameters_file`, which names it as a parameters file
-    LaunchArgument(
-        "serial_number", "0", "Serial number of the ZED to open; 0: the first found.", kind="int", minimum=0
-    ),
-    LaunchArgument("svo_file", "", "Play this SVO/SVO2 file instead of the live ZED.", kind="file"),
-    LaunchArgument(
-        "bag_path", "", "Bag to replay (camera_type replay): a rosbag2 directory or a ROS 1 .bag file.", kind="path"
-    ),
-    LaunchArgument(
-        "bag_topic_prefix", "", "Camera to replay when the bag holds several, e.g. /zed/zed_node; empty: its one."
-    ),
-    LaunchArgument(
-        "synthetic_phase", "-1.0", "Synthetic camera: seconds of its wall-clock capture grid; negative: none.", "float"
-    ),
-    LaunchArgument("synthetic_jitter", "0.0", "Synthetic camera: seconds each capture moves.", "float", minimum=0.0),
-    LaunchArgument(
-        "remote",
-        "false",
-        "Also serve other machines: a remote-facing bridge process with compressed topics under "
-        "/<camera_name>/remote/; the camera node's own topics then stay on this host (config/fastdds_host_only.xml).",
-        kind="bool",
-    ),
-    LaunchArgument(
-        "remote_transport",
-        "udp",
-        "With remote:=true, how the remote topics travel: udp (any subscriber with stock ROS settings receives "
-        "them) or large_data (Fast DDS's TCP mode, for raw streams: the subscriber needs "
-        "config/fastdds_multi_host.xml or FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA).",
-        kind="choice",
-        choices=REMOTE_TRANSPORTS,
-    ),
-    LaunchArgument("enable_depth", "true", "Publish depth/image_raw.", kind="bool"),
-    LaunchArgument("enable_pointcloud", "true", "Publish points.", kind="bool"),
-    LaunchArgument("enable_right", "false", "Publish the right view.", kind="bool"),
-    LaunchArgument("enable_confidence", "false", "Publish confidence/image_raw.", kind="bool"),
     LaunchArgument(
         "baseline",
         "0.12",
@@ -167,20 +136,6 @@ CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument(
         "publish_tf", "true", "Publish camera_link -> left/right optical frames (static_transform_publisher).", "bool"
     ),
-    LaunchArgument("rerun", "false", "Also start a Rerun logger process for this camera (needs rerun-sdk).", "bool"),
-    LaunchArgument("rerun_rrd_path", "", "Log to this .rrd file instead of spawning/connecting to a Rerun viewer."),
-    LaunchArgument(
-        "web",
-        "false",
-        "Serve the Rerun web viewer: a browser opens http://<host>:<web_port>/?url=... (README).",
-        "bool",
-    ),
-    LaunchArgument("web_bind", "127.0.0.1", "Address the web viewer listens on; 0.0.0.0: every interface."),
-    LaunchArgument(
-        "web_port", "9090", "HTTP port of the web viewer (its data: rerun.web.grpc_port).", "int", minimum=1
-    ),
-    LaunchArgument("record", "false", "Record the rgb stream to a video from the start (needs ffmpeg).", "bool"),
-    LaunchArgument("recording_directory", "", "Where recordings go; empty: the working directory."),
     LaunchArgument("rviz", "false", "Also open rviz2 on this camera's topics and frames.", kind="bool"),
     LaunchArgument(
         "fastdds_profile",
@@ -190,6 +145,52 @@ CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (
         kind="file",
     ),
 )
+
+
+def _argument_text(value: Value) -> str:
+    """A parameter value as launch argument text (`true`, `0.12`, `zed`)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def launch_argument(spec: ParameterSpec) -> LaunchArgument:
+    """The launch argument of a parameter marked as exposed to launch (`spec.launch`), with the parameter's checks."""
+    exposure = spec.launch
+    if exposure is None:
+        raise ValueError(f"parameter '{spec.name}' is not exposed to launch")
+    kind = {bool: "bool", int: "int", float: "float"}.get(spec.type) or (
+        "choice" if spec.choices else exposure.kind or "string"
+    )
+    positive = spec.exclusive_minimum and spec.minimum == 0
+    return LaunchArgument(
+        exposure.name,
+        _argument_text(spec.default if exposure.default is None else exposure.default),
+        exposure.description or spec.description,
+        kind=kind,
+        choices=spec.choices,
+        minimum=None if positive else spec.minimum,
+        maximum=spec.maximum,
+        positive=positive,
+    )
+
+
+def _parameter_arguments(specs: Iterable[ParameterSpec]) -> tuple[LaunchArgument, ...]:
+    """One launch argument per exposed name (several parameters may share one), in declaration order."""
+    arguments: dict[str, LaunchArgument] = {}
+    for spec in specs:
+        if spec.launch is not None and spec.launch.name not in arguments:
+            arguments[spec.launch.name] = launch_argument(spec)
+    return tuple(arguments.values())
+
+
+PARAMETER_ARGUMENTS = _parameter_arguments(ALL_SPECS)
+"""The arguments of launch/zed.launch.py that set camera_node parameters, derived from their declaration."""
+CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (*PARAMETER_ARGUMENTS, *LAUNCH_ONLY_ARGUMENTS)
+"""Every argument of launch/zed.launch.py (synthetic.launch.py and multi_camera.launch.py pass theirs on)."""
+
+
+def node_parameters(arguments: Mapping[str, Any], specs: Iterable[ParameterSpec] = ALL_SPECS) -> dict[str, Any]:
+    """The camera_node parameters that the checked launch `arguments` set: each exposed parameter's value."""
+    return {spec.name: arguments[spec.launch.name] for spec in specs if spec.launch is not None}
 
 
 def parse_arguments(values: Mapping[str, str], specs: Iterable[LaunchArgument] = CAMERA_ARGUMENTS) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from airo_mp_camera.launch_support import (
     argument_values,
     camera_link,
     declare_arguments,
+    node_parameters,
     optical_frame,
     parameters_file,
     rviz_config,
@@ -104,30 +105,7 @@ def _camera(context: LaunchContext) -> list:
         _require_package("rviz2", "rviz:=true", "rviz2")
     name = args["camera_name"]
     config_file = parameters_file(args["config_file"], SHARE, args["camera_type"])
-    overrides = {
-        "camera_type": args["camera_type"],
-        "namespace": name,
-        "camera_name": name,
-        "zed.serial_number": args["serial_number"],
-        "zed.svo_file": args["svo_file"],
-        "replay.bag_path": args["bag_path"],
-        "replay.topic_prefix": args["bag_topic_prefix"],
-        "synthetic.phase": args["synthetic_phase"],
-        "synthetic.jitter": args["synthetic_jitter"],
-        "depth.enable": args["enable_depth"],
-        "points.enable": args["enable_pointcloud"],
-        "right.enable": args["enable_right"],
-        "confidence.enable": args["enable_confidence"],
-        "rerun.enable": args["rerun"],
-        "rerun.rrd_path": args["rerun_rrd_path"],
-        "rerun.web.enable": args["web"],
-        "rerun.web.bind": args["web_bind"],
-        "rerun.web.port": args["web_port"],
-        "recording.start_on_launch": args["record"],
-        "recording.directory": args["recording_directory"],
-        "remote.enable": args["remote"],
-        "remote.transport": args["remote_transport"],
-    }
+    overrides = node_parameters(args)  # the camera_node parameters the arguments set (their declaration)
     # With remote:=true, other machines are served by the remote bridge only: the node's own participant
     # stays on this host, so no remote subscriber can slow its writers (see the README, "From another machine").
     host_only = {

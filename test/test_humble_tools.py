@@ -325,7 +325,7 @@ def test_republish_decodes_our_jpeg_compressed_rgb_to_the_raw_frame_within_jpegs
     import cv2
 
     name = node_name()
-    params = {"depth.enable": False, "compressed.format": "jpeg", "compressed.jpeg_quality": 80}
+    params = {"depth.enable": False, "rgb.format": "jpeg", "rgb.jpeg_quality": 80}
     pairs, output = republished_pairs(processes, name, namespace, "rgb", "compressed", params, 10)
     worst = (0.0, 0)
     for raw, decoded, compressed in pairs:
@@ -352,7 +352,7 @@ def test_republish_decodes_our_png_compressed_depth_to_the_raw_depth_within_its_
 ) -> None:
     name = node_name()
     params = {
-        "depth.compressed_codec": "png",  # Humble's compressedDepth has no rvl
+        "depth.format": "png",  # Humble's compressedDepth has no rvl
         "depth.depth_max": DEPTH_MAX,
         "depth.depth_quantization": DEPTH_QUANTIZATION,
         "synthetic.depth_model": "realistic",  # noise and NaN holes, as a stereo camera's depth

@@ -52,7 +52,7 @@ def test_the_bridge_publishes_an_in_place_cameras_frames_as_rgb8_or_its_own_bgra
             "rgb.encoding": encoding,
             "right.enable": True,
             "points.enable": True,
-            "compressed.format": "png",  # lossless: the compressed twin must hold the same pixels
+            "rgb.format": "png",  # lossless: the compressed twin must hold the same pixels
         }
         bridge = start_node(processes, "bridge_node", name, params)
         topics = {

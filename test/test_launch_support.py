@@ -24,6 +24,7 @@ from airo_mp_camera.launch_support import (
     LaunchArgument,
     LaunchArgumentError,
     camera_exit_outcome,
+    node_parameters,
     parameters_file,
     parse_arguments,
     rviz_config,
@@ -174,13 +175,25 @@ def test_the_shipped_rviz_config_matches_synthetic_launch_default_camera() -> No
 def test_launch_argument_table_declares_each_name_once_and_the_launch_sets_only_node_parameters() -> None:
     names = [spec.name for spec in CAMERA_ARGUMENTS]
     assert len(names) == len(set(names))
-    launch_file = (ROOT / "launch" / "zed.launch.py").read_text()
-    overrides = set(re.findall(r'^\s+"([a-z_.]+)": (?:args\[|name)', launch_file, re.MULTILINE))
-    assert {"camera_type", "points.enable", "zed.serial_number"} <= overrides
+    overrides = node_parameters(parse_arguments({}))
+    assert {"camera_type", "points.enable", "zed.serial_number", "namespace", "camera_name"} <= set(overrides)
     known = {spec.name for spec in (*BRIDGE_SPECS, *CAMERA_SPECS, *CONSUMER_SPECS, *REMOTE_SPECS)}
-    assert overrides <= known, f"zed.launch.py sets parameters camera_node does not declare: {overrides - known}"
+    assert set(overrides) <= known, f"zed.launch.py sets parameters camera_node does not declare: {overrides}"
+    launch_file = (ROOT / "launch" / "zed.launch.py").read_text()
+    assert "node_parameters(args)" in launch_file, "zed.launch.py sets the parameters its arguments are declared for"
     used = set(re.findall(r'args\["([a-z_]+)"\]', launch_file))
     assert used <= set(names), f"zed.launch.py reads undeclared arguments: {used - set(names)}"
+
+
+def test_one_argument_sets_every_parameter_exposed_under_its_name() -> None:
+    overrides = node_parameters(parse_arguments({"camera_name": "wrist", "enable_pointcloud": "false"}))
+    assert overrides["namespace"] == overrides["camera_name"] == "wrist"
+    assert overrides["points.enable"] is False
+
+
+def test_an_argument_keeps_its_parameters_range() -> None:
+    with pytest.raises(LaunchArgumentError, match=r"web_port:='70000' is invalid: expected at most 65535"):
+        parse_arguments({"web_port": "70000"})
 
 
 def test_remote_transport_argument_accepts_what_the_parameter_accepts() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from airo_mp_camera.ros.parameters import (
-    BRIDGE_SPECS,
+    ALL_SPECS,
     CAMERA_SPECS,
     CONSUMER_SPECS,
     REMOTE_SPECS,
@@ -43,7 +43,7 @@ def group_of(spec: ParameterSpec) -> str:
 
 def all_specs() -> tuple[ParameterSpec, ...]:
     """Every parameter a node of this package may declare, each once."""
-    return (*CAMERA_SPECS, *BRIDGE_SPECS, *REMOTE_SPECS, *CONSUMER_SPECS)
+    return ALL_SPECS
 
 
 def _cell(text: str) -> str:
@@ -58,12 +58,18 @@ def _default(spec: ParameterSpec) -> str:
     return f"`{spec.default!r}`"
 
 
+def _deprecated(spec: ParameterSpec) -> str:
+    if not spec.aliases:
+        return ""
+    return f" Deprecated name{'s' if len(spec.aliases) > 1 else ''}: {', '.join(spec.aliases)}."
+
+
 def _table(specs: Iterable[ParameterSpec]) -> list[str]:
     lines = ["| Name | Type | Default | Allowed | Description |", "| --- | --- | --- | --- | --- |"]
     for spec in specs:
         lines.append(
             f"| `{spec.name}` | {_TYPE_NAMES[type(spec.default)]} | {_cell(_default(spec))} "
-            f"| {_cell(spec.allowed)} | {_cell(spec.description)} |"
+            f"| {_cell(spec.allowed)} | {_cell(spec.description + _deprecated(spec))} |"
         )
     return lines
 
