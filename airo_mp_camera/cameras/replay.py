@@ -17,23 +17,34 @@ A bag of several cameras is replayed as several cameras: one ReplayCamera per ca
 `camera_prefixes`), each in its own publisher, all given the same `start_time`. Each then plays on the wall
 clock from that instant, frame by frame at `start_time + (stamp - bag start) / rate`, and stamps each frame
 with that instant: the cameras keep the bag's relative timing, on the clock a MultiCameraReceiver compares.
+
+Reading the bag (its index, its frames in stamp order) is bag_reading.py's; this module is the one class that
+plays those frames as a camera.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
-import struct
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from airo_mp_camera.cameras.bag_layouts import STREAMS, BagCamera, BagLayoutError, find_camera, find_cameras
+from airo_mp_camera.cameras.bag_layouts import STREAMS, BagLayoutError, find_camera
+from airo_mp_camera.cameras.bag_reading import (
+    ROSBAGS_MISSING,
+    BagContents,
+    BagFrame,
+    Message,
+    bag_location,
+    camera_prefixes,
+    import_rosbags,
+    inspect_bag,
+    pass_seconds,
+    read_contents,
+    read_frames,
+)
 from airo_mp_camera.cameras.depth_image import depth_visualisation
 from airo_mp_camera.cameras.errors import EndOfRecordingError
 from airo_mp_camera.cameras.image_decoding import (
@@ -51,198 +62,28 @@ from airo_mp_camera.cameras.point_cloud_decoding import (
 )
 
 __all__ = [
+    "ROSBAGS_MISSING",
     "STREAMS",
+    "BagContents",
     "BagLayoutError",
     "ReplayCamera",
+    "bag_location",
+    "camera_prefixes",
     "decode_depth",
     "decode_image",
     "decode_point_cloud",
     "decode_rgb",
     "depth_to_point_cloud",
     "depth_visualisation",
+    "import_rosbags",
+    "inspect_bag",
+    "read_contents",
 ]
 
 logger = logging.getLogger(__name__)
 
-ROSBAGS_MISSING = "ReplayCamera needs the `rosbags` package to read bags: `pip install rosbags`."
-# A frame waits for slower streams at most this many frames before it is handed out as it is.
-_MAX_PENDING_FRAMES = 32
 # Streams of the camera interface (bridge stream names) and the bag streams each needs.
 _OFFERED = {"depth": ("depth",), "right": ("right", "right_info"), "confidence": ("confidence",)}
-
-
-def import_rosbags() -> ModuleType:
-    """`rosbags.highlevel`, or an ImportError that says how to install it."""
-    try:
-        import rosbags.highlevel as highlevel
-    except ImportError as error:
-        raise ImportError(ROSBAGS_MISSING) from error
-    return highlevel
-
-
-def _default_typestore() -> Any:
-    """ROS 2 message types for rosbag2 bags that do not embed their definitions (older sqlite3 bags)."""
-    from rosbags.typesys import Stores, get_typestore
-
-    return get_typestore(Stores.LATEST)
-
-
-def bag_location(bag_path: str) -> Path:
-    """What rosbags opens: a ROS 1 `.bag` file, or a rosbag2 directory (also given as its storage file).
-
-    Raises:
-        FileNotFoundError: nothing at `bag_path`.
-        ValueError: neither a `.bag` file nor a rosbag2 directory.
-    """
-    path = Path(bag_path)
-    if not path.exists():
-        raise FileNotFoundError(f"bag not found: {bag_path}")
-    if path.is_file() and path.suffix == ".bag":
-        return path
-    if path.is_file():  # a rosbag2 storage file: its directory holds metadata.yaml
-        path = path.parent
-    if not (path / "metadata.yaml").is_file():
-        raise ValueError(
-            f"cannot read bag {bag_path}: neither a ROS 1 .bag file nor a rosbag2 directory (it has no metadata.yaml)"
-        )
-    return path
-
-
-@dataclass(frozen=True)
-class BagContents:
-    """What a bag holds: topic -> message type, topic -> message count, and its duration."""
-
-    msgtypes: Mapping[str, str]
-    counts: Mapping[str, int]
-    duration_ns: int
-    start_ns: int = 0
-
-
-def read_contents(highlevel: ModuleType, path: Path) -> BagContents:
-    """The bag's topics, types, counts and duration, from its index (no message is read)."""
-    try:
-        with highlevel.AnyReader([path], default_typestore=_default_typestore()) as reader:
-            msgtypes = {connection.topic: connection.msgtype for connection in reader.connections}
-            counts = dict.fromkeys(msgtypes, 0)
-            for connection in reader.connections:
-                counts[connection.topic] += connection.msgcount
-            # end_time is "after the latest message": latest + 1 ns
-            duration_ns = int(reader.end_time) - 1 - int(reader.start_time) if reader.message_count else 0
-            start_ns = int(reader.start_time) if reader.message_count else 0
-    except highlevel.AnyReaderError as error:
-        raise ValueError(f"cannot read bag {path}: {error}") from error
-    return BagContents(msgtypes, counts, duration_ns, start_ns)
-
-
-def camera_prefixes(bag_path: str) -> list[str]:
-    """The topic prefixes of the cameras of known layouts in a bag (one ReplayCamera each; cheap: the index)."""
-    contents = read_contents(import_rosbags(), bag_location(bag_path))
-    return sorted({camera.prefix for camera in find_cameras(contents.msgtypes)})
-
-
-def inspect_bag(bag_path: str, topic_prefix: str | None = None, topics: Mapping[str, str] | None = None) -> BagCamera:
-    """The camera a `ReplayCamera` with these arguments would replay (cheap: reads the bag's index only).
-
-    Raises:
-        FileNotFoundError, ValueError: the bag cannot be read.
-        BagLayoutError: no camera, several, or a mapping that does not fit (the message says how to choose).
-    """
-    path = bag_location(bag_path)
-    contents = read_contents(import_rosbags(), path)
-    return find_camera(contents.msgtypes, topic_prefix, topics, bag_name=f"bag {bag_path}")
-
-
-# ---------------------------------------------------------------------------------------------- reading frames
-
-
-@dataclass
-class _Message:
-    """A serialised message, deserialised on first use (a frame's unused streams are never deserialised)."""
-
-    raw: bytes
-    msgtype: str
-    deserialize: Callable[[bytes, str], Any]
-    _value: Any = None
-
-    def get(self) -> Any:
-        if self._value is None:
-            self._value = self.deserialize(self.raw, self.msgtype)
-        return self._value
-
-
-@dataclass
-class _Frame:
-    """The messages of one header stamp, by stream name."""
-
-    stamp_ns: int
-    messages: dict[str, _Message] = field(default_factory=dict)
-
-
-def _raw_stamp_ns(raw: bytes, ros2: bool) -> int:
-    """Header stamp of a serialised message whose first field is a std_msgs/Header.
-
-    ROS 2 (CDR): after the 4-byte encapsulation header (byte 1: 1 little-endian, 0 big-endian) come
-    stamp.sec (int32) and stamp.nanosec (uint32). ROS 1: uint32 seq, then uint32 sec and nsec, little-endian.
-    """
-    if ros2:
-        sec, nanosec = struct.unpack_from("<iI" if raw[1] == 1 else ">iI", raw, 4)
-    else:
-        sec, nanosec = struct.unpack_from("<II", raw, 4)
-    return int(sec) * 1_000_000_000 + int(nanosec)
-
-
-def _read_frames(highlevel: ModuleType, path: Path, topics: Mapping[str, str]) -> Generator[_Frame, None, None]:
-    """Frames of one pass over the bag, in stamp order, each once every stream has moved past its stamp."""
-    with highlevel.AnyReader([path], default_typestore=_default_typestore()) as reader:
-        stream_of = {topic: stream for stream, topic in topics.items()}
-        connections = [connection for connection in reader.connections if connection.topic in stream_of]
-        present = {stream_of[connection.topic] for connection in connections}
-        pending: dict[int, _Frame] = {}
-        order: list[int] = []  # heap of pending stamps
-        latest: dict[str, int] = {}
-        carried: dict[str, _Message] = {}  # messages of stamps without an RGB image, for the next frame
-        # Bound to the bag's own type store, which the messages keep: the reader empties its store when it closes,
-        # and the last frame of a pass is still decoded (lazily) after that.
-        typestore = reader.typestore
-        deserialize = typestore.deserialize_cdr if reader.is2 else typestore.deserialize_ros1
-
-        def complete(frame: _Frame) -> _Frame | None:
-            if "rgb" not in frame.messages:  # e.g. a camera_info recorded once, or at its own stamps
-                carried.update(frame.messages)
-                return None
-            for name, message in carried.items():
-                frame.messages.setdefault(name, message)
-            carried.clear()
-            return frame
-
-        for connection, _, raw in reader.messages(connections=connections):
-            stream = stream_of[connection.topic]
-            message = _Message(raw, connection.msgtype, deserialize)
-            stamp = _raw_stamp_ns(raw, reader.is2)
-            if stamp not in pending:
-                pending[stamp] = _Frame(stamp)
-                heapq.heappush(order, stamp)
-            pending[stamp].messages[stream] = message
-            latest[stream] = max(stamp, latest.get(stream, stamp))
-            horizon = min(latest.get(name, -1) for name in present)
-            while order and (order[0] <= horizon or len(order) > _MAX_PENDING_FRAMES):
-                frame = complete(pending.pop(heapq.heappop(order)))
-                if frame is not None:
-                    yield frame
-        while order:
-            frame = complete(pending.pop(heapq.heappop(order)))
-            if frame is not None:
-                yield frame
-
-
-def _pass_seconds(contents: BagContents) -> float:
-    """One pass of a looping replay: the bag's duration plus the shortest frame period of its cameras."""
-    periods = [
-        contents.duration_ns / 1e9 / (contents.counts.get(camera.topics["rgb"], 0) - 1)
-        for camera in find_cameras(contents.msgtypes)
-        if contents.counts.get(camera.topics["rgb"], 0) > 1
-    ]
-    return contents.duration_ns / 1e9 + (min(periods) if periods else 0.0)
 
 
 def _info_field(info: Any, name: str) -> np.ndarray:
@@ -302,7 +143,7 @@ class ReplayCamera:
             raise ValueError("start_time needs a playback rate > 0 (rate=0 plays as fast as frames can be read)")
         self._start_time = start_time
         self._bag_start_ns = contents.start_ns
-        self._pass_s = _pass_seconds(contents) / rate if rate > 0 else 0.0
+        self._pass_s = pass_seconds(contents) / rate if rate > 0 else 0.0
         self._passes = 0
         for note in self._camera.notes:
             logger.warning("replay of %s: %s", bag_path, note)
@@ -312,14 +153,14 @@ class ReplayCamera:
             raise ValueError(f"bag {bag_path} has no messages on {self._topics['rgb']}")
         duration_ns = contents.duration_ns
         self._recorded_fps = (rgb_count - 1) / (duration_ns / 1e9) if rgb_count > 1 and duration_ns > 0 else 0.0
-        self._latest: dict[str, _Message | None] = {}
+        self._latest: dict[str, Message | None] = {}
         self._decoded: dict[str, tuple[Any, Any]] = {}
-        self._frames: Generator[_Frame, None, None] = _read_frames(highlevel, path, self._topics)
-        self._next: _Frame | None = self._first_frame(bag_path)
+        self._frames: Generator[BagFrame, None, None] = read_frames(highlevel, path, self._topics)
+        self._next: BagFrame | None = self._first_frame(bag_path)
         rgb = self._decode("rgb", decode_rgb)
         self._resolution = (int(rgb.shape[1]), int(rgb.shape[0]))
         self._check_depth_lines_up(bag_path)
-        self._frame: _Frame | None = None
+        self._frame: BagFrame | None = None
         self._frame_id = 0
         self._pass_frames = 0
         self._capture_timestamp = 0.0
@@ -327,7 +168,7 @@ class ReplayCamera:
         self._last_target = 0.0
         self._cloud_frame_checked = False
 
-    def _first_frame(self, bag_path: str) -> _Frame:
+    def _first_frame(self, bag_path: str) -> BagFrame:
         """The first frame by which every replayed stream but the point cloud has had a message (all applied)."""
         required = set(self._topics) - {"points"}
         for frame in self._frames:
@@ -464,7 +305,7 @@ class ReplayCamera:
             if not self._loop:
                 raise EndOfRecordingError(f"bag {self._path} ended after {self._pass_frames} frames (loop=False)")
             self._frames.close()
-            self._frames = _read_frames(self._highlevel, self._path, self._topics)
+            self._frames = read_frames(self._highlevel, self._path, self._topics)
             frame = next(self._frames, None)
             if frame is None:
                 raise EndOfRecordingError(f"bag {self._path} has no frames left to play")
@@ -509,7 +350,7 @@ class ReplayCamera:
             target = now
         self._last_target = target
 
-    def _apply(self, frame: _Frame) -> None:
+    def _apply(self, frame: BagFrame) -> None:
         """Makes the frame's messages current; streams it lacks keep their last message (except points)."""
         self._latest.update(frame.messages)
         self._latest["points"] = frame.messages.get("points")
