@@ -6,6 +6,10 @@ so the rest of the package works without it. The names used here were checked ag
 releases is resolved at run time (`sdk_member`, `is_warning`, the timestamp clock). Without hardware this
 module was exercised only against the test double in `test/fakes/pyzed` (emulating SDK 4.2.2 and 5.4):
 nothing here was verified on a real camera.
+
+One file, though long: `ZedCamera` is one class around one `sl.Camera`, and the SDK-release helpers and
+video-mode tables above it are what it (and the parameters that validate its arguments) read; retrieving
+into a publisher's slot is zed_in_place.py's.
 """
 
 from __future__ import annotations

@@ -36,6 +36,10 @@ built (`NATIVE_RVL` is False; the bridges then log a warning).
 The humble branch (ROS 2 Humble) writes "32FC1; compressedDepth" (no codec word, PNG only) and cannot
 decode rvl; its subscribers decode "...; compressedDepth png" as PNG. Both that older string and a format
 without ";" are accepted here as PNG, as the plugin does. RVL arrived in ROS 2 on rolling in 2023 (Iron on).
+
+One file, though long: the wire format and its two payload codecs share one switch, `_native` (the C
+extension or the numpy reference, for RVL and for the inverse-depth quantisation alike), which the depth
+codec benchmark turns off in one place to measure the reference.
 """
 
 from __future__ import annotations
