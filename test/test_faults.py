@@ -475,21 +475,27 @@ def test_a_second_publisher_on_a_live_namespace_is_refused_with_namespace_in_use
         with pytest.raises(NamespaceInUseError, match=f"'{namespace}'.*pid {first.pid}"):
             FrameRing.create(namespace, {"camera": {"frame_id": np.zeros(1, dtype=np.uint64)}})
         second = MultiprocessRGBPublisher(SyntheticCamera, synthetic((64, 48)), namespace)
-        with pytest.raises(NamespaceInUseError, match=namespace):
+        with pytest.raises(NamespaceInUseError, match=f"'{namespace}' is in use by a live publisher"):
             second.start()
         processes.track(second.pid)
         second.join(10)
+        assert not second.is_alive()
+        assert os.path.exists(segment_path(namespace)), "the refused publisher must not remove the live segment"
         owner = read_owner(segment_path(namespace))
         assert owner is not None and owner.identity.pid == first.pid
         with MultiprocessRGBReceiver(namespace) as receiver:
             receiver.grab_images()  # the first publisher is unaffected
 
 
-def test_a_receiver_on_an_unknown_namespace_times_out_naming_it(namespace: str) -> None:
-    with MultiprocessRGBReceiver(namespace, timeout=0.3) as receiver:
+@pytest.mark.parametrize("prefetch", [False, True], ids=["copying", "prefetching"])
+def test_a_receiver_on_an_unknown_namespace_times_out_naming_it(namespace: str, prefetch: bool) -> None:
+    with MultiprocessRGBReceiver(namespace, timeout=0.3, prefetch=prefetch) as receiver:
         assert receiver.try_grab_images() is False
+        started = time.monotonic()
         with pytest.raises(PublisherNotFoundError, match=f"'{namespace}'"):
-            receiver.grab_images()
+            # A prefetching receiver reports what its copier met after its own timeout: wait longer than that.
+            receiver.grab_images(timeout=1.0 if prefetch else None)
+        assert time.monotonic() - started < 3.0
         assert not receiver.connected
     assert not os.path.exists(segment_path(namespace))
 
