@@ -37,9 +37,9 @@ class DiagnosticsReporter:
 
     def _link_share_values(self, name: str) -> list[tuple[str, str]]:
         """The remote bridge's link share of a stream: its state and the frames it skipped, by reason."""
-        share = self.bridge.link_share
-        if share is None:
+        if self.bridge.link is None:
             return []
+        share = self.bridge.link.share
         values = []
         for key in (name, share_key(name, raw=True)):
             if key not in share.streams or (key != name and share.streams[key].rate_hz == 0.0):
@@ -65,7 +65,7 @@ class DiagnosticsReporter:
             ("publisher restarts", str(bridge.restarts)),
             ("last frame id", str(bridge.last_frame_id)),
         ]
-        link = bridge.remote_link
+        link = bridge.link.remote_link if bridge.link is not None else None
         if link is not None:
             estimate, form = link.estimate, link.rgb_form
             ceiling = f"{estimate.ceiling_bit_s * 1e-6:g}" if estimate.ceiling_bit_s else "none"

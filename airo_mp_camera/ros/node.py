@@ -25,6 +25,7 @@ from airo_mp_camera.ros.camera_classes import CAMERA_CLASSES, camera_class
 from airo_mp_camera.ros.diagnostics import DiagnosticsReporter
 from airo_mp_camera.ros.fastdds_profiles import profile_from_environment
 from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
+from airo_mp_camera.ros.link_policy import LinkPolicy
 from airo_mp_camera.ros.parameters import (
     BridgeConfig,
     ParameterError,
@@ -64,9 +65,11 @@ class BridgedNode(Node):
     def _declare(self, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
         return declare_parameters(self, specs)
 
-    def start_bridge(self, config: BridgeConfig, status_name: str, state: StateSource | None) -> Bridge:
-        """Creates and starts the bridge of `config`, with its diagnostics on /diagnostics every period."""
-        bridge = self.bridge = Bridge(self, config)
+    def start_bridge(
+        self, config: BridgeConfig, status_name: str, state: StateSource | None, link: LinkPolicy | None = None
+    ) -> Bridge:
+        """Creates and starts the bridge of `config` (with the remote bridge's `link`), reporting on /diagnostics."""
+        bridge = self.bridge = Bridge(self, config, link=link)
         self.diagnostics = DiagnosticsReporter(bridge, status_name, state)
         self._diagnostics_publisher = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.create_timer(config.diagnostics_period, self._publish_diagnostics)

@@ -9,10 +9,12 @@ that started it as its child is gone. The launch files start it beside the camer
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 
 from rclpy.node import Node
 
+from airo_mp_camera.ros.link_policy import LinkPolicy
 from airo_mp_camera.ros.node import WATCH_PERIOD_S, BridgedNode, run
 from airo_mp_camera.ros.parameters import (
     BRIDGE_SPECS,
@@ -45,7 +47,8 @@ class RemoteBridgeNode(BridgedNode):
         config = remote_bridge_config(self.values, default_name)
         self.warn_socket_buffers()
         try:
-            self.start_bridge(config, f"{self.get_fully_qualified_name().lstrip('/')}: remote bridge", None)
+            link = LinkPolicy(config, time.time, self.get_logger().info)
+            self.start_bridge(config, f"{self.get_fully_qualified_name().lstrip('/')}: remote bridge", None, link)
             self.create_timer(WATCH_PERIOD_S, self._watch_parent)
         except BaseException:
             self.close()
