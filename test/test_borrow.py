@@ -432,6 +432,35 @@ def test_the_ring_orders_its_memory_accesses_as_its_protocol_says(namespace: str
         writer.close(unlink=True)
 
 
+def test_the_former_names_of_the_borrowing_steps_warn_naming_the_new_ones_and_still_work(namespace: str) -> None:
+    fields = {CameraSchema.name: {"frame_id": np.zeros(1, dtype=np.uint64)}}
+    writer = FrameRing.create(namespace, fields, n_slots=5)
+    reader = FrameRing.attach(namespace, with_readers=True)
+    assert reader is not None and reader.readers is not None
+    try:
+        row, _ = reader.readers.register(ProcessIdentity.of_this_process(), reader.mask_of(fields))
+        with pytest.warns(DeprecationWarning, match="FrameRing.loan_slot"):
+            slot = writer.claim_slot()
+        assert slot is not None
+        writer.publish(slot, 1, writer.mask_of(fields))
+        frame_id, read_slot = reader.latest_frame()
+        sequence = reader.open_frame(read_slot, frame_id)
+        assert sequence is not None
+        with pytest.warns(DeprecationWarning, match="FrameRing.borrow_slot"):
+            assert reader.hold(read_slot, sequence, row, 0) == "held"
+        with pytest.warns(DeprecationWarning, match="ReaderTable.borrowed_slots"):
+            assert reader.readers.held_slots() == 1 << read_slot
+        with pytest.warns(DeprecationWarning, match="FrameRing.release_slot"):
+            reader.unhold(row, 0)
+        assert reader.readers.borrowed_slots() == 0
+        with pytest.warns(DeprecationWarning, match="ReaderTable.set_borrowed"):
+            reader.readers.set_held(row, 1 << read_slot, atomics.RELEASE)
+        assert reader.readers.borrowed_slots() == 1 << read_slot
+    finally:
+        reader.close()
+        writer.close(unlink=True)
+
+
 def test_a_reader_table_lives_and_dies_with_its_segment(namespace: str, processes) -> None:
     path = segment_path(namespace)
     table = readers_path(path)

@@ -60,6 +60,7 @@ import json
 import mmap
 import os
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -525,6 +526,22 @@ class FrameRing:
         atomics.fence(atomics.RELEASE)
         readers.set_borrowed(row, borrowed, atomics.RELEASE)
 
+    # Names of the borrowing steps before the one loan vocabulary (see receiver.py); they warn and delegate.
+    def claim_slot(self) -> int | None:
+        """Deprecated name of `loan_slot`."""
+        _renamed("FrameRing.claim_slot", "FrameRing.loan_slot")
+        return self.loan_slot()
+
+    def hold(self, slot: int, sequence: int, row: int, held: int) -> str:
+        """Deprecated name of `borrow_slot`; returns "held", "overwritten" or "no_room"."""
+        _renamed("FrameRing.hold", "FrameRing.borrow_slot")
+        return _HOLD_WORDS[self.borrow_slot(slot, sequence, row, held)]
+
+    def unhold(self, row: int, held: int) -> None:
+        """Deprecated name of `release_slot`."""
+        _renamed("FrameRing.unhold", "FrameRing.release_slot")
+        self.release_slot(row, held)
+
     def field_specs(self, schema_name: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         """Shape and dtype of every field the publisher writes for a schema."""
         return {
@@ -552,3 +569,14 @@ class FrameRing:
             self._mmap.close()
         except BufferError:
             pass  # a view is still referenced somewhere (e.g. a borrowed frame); the mapping goes when it does
+
+
+_HOLD_WORDS = {
+    BorrowOutcome.BORROWED: "held",
+    BorrowOutcome.OVERWRITTEN: "overwritten",
+    BorrowOutcome.NO_ROOM: "no_room",
+}
+
+
+def _renamed(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import mmap
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -185,6 +186,11 @@ class ReaderTable:
         """The owner announces the slots it borrows; RELEASE when releasing a slot, RELAXED when marking one."""
         atomics.store(self._address(row, "borrowed"), borrowed, order)
 
+    def set_held(self, row: int, held: int, order: int) -> None:
+        """Deprecated name of `set_borrowed`."""
+        warnings.warn("ReaderTable.set_held is deprecated; use ReaderTable.set_borrowed", DeprecationWarning, 2)
+        self.set_borrowed(row, held, order)
+
     def beat(self, row: int) -> None:
         """The owner says it is alive (judged by this across pid namespaces only)."""
         self.rows[row]["heartbeat"] = time.time()
@@ -213,6 +219,11 @@ class ReaderTable:
     def borrowed_slots(self) -> int:
         """Union of the borrowed-slot bitmasks of every claimed row."""
         return self._union("borrowed")
+
+    def held_slots(self) -> int:
+        """Deprecated name of `borrowed_slots`."""
+        warnings.warn("ReaderTable.held_slots is deprecated; use ReaderTable.borrowed_slots", DeprecationWarning, 2)
+        return self.borrowed_slots()
 
     def reap_dead(self) -> int:
         """Frees the rows of dead receivers; returns how many."""
