@@ -16,7 +16,6 @@ block), which gives the slot back to the publisher. A borrowed slot is one the p
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -40,8 +39,6 @@ from airo_mp_camera.pipeline.publisher_connection import CONNECT_POLL_S, LIVENES
 from airo_mp_camera.pipeline.schemas import CameraSchema, Schema
 
 __all__ = ["ArrayAllocator", "SharedMemoryReceiver"]
-
-logger = logging.getLogger(__name__)
 
 _NO_ROOM_POLL_S = 0.005  # a borrow waiting for a slot to be released checks this often (releases wake nobody)
 # Errors of a connection attempt that the next attempt will meet again (unlike a missing publisher).
