@@ -6,7 +6,9 @@
     ros2 launch airo_mp_camera zed.launch.py camera_type:=replay bag_path:=/path/to/bag   # also ZED, RealSense bags
 
 Topics: /<camera_name>/rgb/image_raw, rgb/camera_info, depth/image_raw, depth/camera_info, points, right/...,
-confidence/image_raw and <image>/compressed; with remote:=true also /<camera_name>/remote/... (other machines).
+confidence/image_raw and <image>/compressed; with remote:=true also /<camera_name>/remote/... (other machines),
+published by `remote_bridge_node` (node /<camera_name>/remote), a sibling of camera_node that launch restarts if
+it dies.
 Controllers read the shared-memory namespace <camera_name> with the native receivers
 (e.g. MultiprocessRGBDReceiver("<camera_name>")).
 The Fast DDS large-data profile (config/fastdds_large_data.xml) is applied to every process started here;
@@ -36,6 +38,7 @@ except ModuleNotFoundError as missing:
 from ament_index_python.packages import PackageNotFoundError, get_package_prefix, get_package_share_directory
 from launch import LaunchContext, LaunchDescription
 from launch.actions import OpaqueFunction, SetEnvironmentVariable
+from launch.logging import get_logger
 from launch_ros.actions import Node
 
 from airo_mp_camera.launch_support import (
@@ -51,10 +54,14 @@ from airo_mp_camera.launch_support import (
 )
 from airo_mp_camera.ros.discovery import discovery_environment
 from airo_mp_camera.ros.fastdds_profiles import profile_environment
+from airo_mp_camera.ros.parameters import REMOTE_SPECS, ParameterError, check_all, remote_bridge_config
+from airo_mp_camera.ros.remote import REMOTE_BRIDGE_SIBLING_ENV
+from airo_mp_camera.ros.remote_setup import REMOTE_NODE_NAME, remote_bridge_parameters, remote_bridge_setup
 
 SHARE = get_package_share_directory("airo_mp_camera")
 # camera_link (x forward, y left, z up) to an optical frame (z forward, x right, y down): roll -90, yaw -90 degrees.
 OPTICAL_ROTATION = ("-0.5", "0.5", "-0.5", "0.5")
+REMOTE_RESPAWN_DELAY_S = 2.0  # launch restarts a remote bridge that died after this long
 
 
 def _require_package(package: str, argument: str, program: str) -> None:
@@ -97,6 +104,32 @@ def _rviz(name: str) -> Node:
     return Node(package="rviz2", executable="rviz2", name=f"{name}_rviz", arguments=["-d", path], output="screen")
 
 
+def _remote_bridge(name: str, config_file: str, overrides: dict) -> Node:
+    """The camera's remote bridge (`/<name>/remote/...` for other machines), restarted by launch if it dies.
+
+    Its parameters are the camera node's bridge and remote ones; its Fast DDS profile (paced for the link),
+    publication mode and discovery range as `RemoteBridgeSetup` (ros/remote_setup.py) gives them.
+    """
+    parameters = remote_bridge_parameters([config_file], overrides, name)
+    try:
+        config = remote_bridge_config(parameters, name)
+        setup = remote_bridge_setup(check_all(REMOTE_SPECS, parameters), config, f"/{name}", get_logger(name))
+    except ParameterError as error:
+        raise LaunchArgumentError(f"remote:=true: {error}") from None
+    return Node(
+        package="airo_mp_camera",
+        executable="remote_bridge_node",
+        name=REMOTE_NODE_NAME,
+        namespace=name,
+        output="screen",
+        emulate_tty=True,
+        parameters=[parameters],
+        additional_env=setup.environment(setup.write_paced_profile(name)),
+        respawn=True,
+        respawn_delay=REMOTE_RESPAWN_DELAY_S,
+    )
+
+
 def _camera(context: LaunchContext) -> list:
     args = argument_values(context)  # every argument checked before anything starts
     if args["publish_tf"]:
@@ -120,13 +153,16 @@ def _camera(context: LaunchContext) -> list:
         output="screen",
         emulate_tty=True,
         parameters=[config_file, overrides],
-        additional_env=host_only if args["remote"] else None,
+        # remote:=true: the remote bridge is a sibling node started below, not the camera node's child
+        additional_env={**host_only, REMOTE_BRIDGE_SIBLING_ENV: "1"} if args["remote"] else None,
     )
     actions: list = [
         *(SetEnvironmentVariable(variable, value) for variable, value in profile_environment(profile).items()),
         camera,
         shutdown_when_camera_exits(camera, name),
     ]
+    if args["remote"]:
+        actions.append(_remote_bridge(name, config_file, overrides))
     if args["publish_tf"]:
         actions += _static_transforms(name, args["baseline"])
     if args["rviz"]:

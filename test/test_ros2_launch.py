@@ -395,10 +395,10 @@ def test_every_topic_and_static_transform_arrive_then_ctrl_c_leaves_nothing(proc
                 assert "compressedDepth" in compressed.format, compressed.format
         programs = {
             program: [pid for (pid, _), line in seen.items() if program in line]
-            for program in ("/camera_node ", "/static_transform_publisher ", "airo_mp_camera.ros.remote_bridge_node")
+            for program in ("/camera_node ", "/static_transform_publisher ", "/remote_bridge_node ")
         }
         expected = [count, 2 * count if tf else 0, 1 if remote else 0]
-        bridge = " ".join(line for line in seen.values() if "airo_mp_camera.ros.remote_bridge_node" in line)
+        bridge = " ".join(line for line in seen.values() if "/remote_bridge_node " in line)
         assert [len(pids) for pids in programs.values()] == expected, f"the launch's processes: {seen}"
         segments = [Path(segment_path(name)) for name in names]
         assert all(segment.exists() for segment in segments), segments
@@ -431,13 +431,14 @@ def test_every_topic_and_static_transform_arrive_then_ctrl_c_leaves_nothing(proc
     assert "Traceback" not in output, output
     assert "user interrupted with ctrl-c (SIGINT)" in after, after
     started = [int(pid) for pid in re.findall(r"process started with pid \[(\d+)\]", output)]
-    assert len(started) == count + (2 * count if tf else 0), output
+    assert len(started) == count + (2 * count if tf else 0) + (1 if remote else 0), output
     for pid in started:
         assert f"process has finished cleanly [pid {pid}]" in after, f"pid {pid}:\n{after}"
     assert not left, f"still running after Ctrl-C (recorded or in the launch's process group {process.pid}): {left}"
     assert [segment for segment in segments if segment.exists()] == [], "a camera's shared memory was left"
-    bridge_files = [Path(path) for path in re.findall(r"--params-file (\S+)", bridge)]  # its temporary parameters
-    assert len(bridge_files) == (1 if remote else 0), bridge
-    assert [path for path in bridge_files if path.exists()] == [], "the remote bridge's parameters file was left"
+    if remote:  # the launch's sibling node: /<camera>/remote, no child of camera_node
+        assert "__node:=remote" in bridge and f"__ns:=/{names[0]}" in bridge, bridge
+        camera_children = [line for line in seen.values() if "airo_mp_camera.ros.remote_bridge_node" in line]
+        assert camera_children == [], f"camera_node started a remote bridge of its own: {camera_children}"
     if not tf:
         pytest.skip("all else passed; /tf_static not checked: tf2_ros is not installed (run with publish_tf:=false)")

@@ -63,6 +63,7 @@ class BridgedNode(Node):
         self.diagnostics: DiagnosticsReporter | None = None
 
     def _declare(self, specs: Sequence[ParameterSpec]) -> dict[str, Any]:
+        """Declares `specs` with their descriptors (ranges, read-only) and returns their checked values."""
         return declare_parameters(self, specs)
 
     def start_bridge(

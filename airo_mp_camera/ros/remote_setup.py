@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from airo_mp_camera.ros.discovery import discovery_environment
 from airo_mp_camera.ros.fastdds_profiles import fastdds_version, has_builtin_large_data, profile_environment
 from airo_mp_camera.ros.link_pacing import AUTOMATIC_MBIT_S, PUBLICATION_MODE_ENV, paced_profile, remote_topics
-from airo_mp_camera.ros.parameters import REMOTE_STREAMS, BridgeConfig, ParameterError
+from airo_mp_camera.ros.parameters import (
+    ALL_SPECS,
+    BRIDGE_SPECS,
+    REMOTE_SPECS,
+    REMOTE_STREAMS,
+    BridgeConfig,
+    ParameterError,
+    resolve_aliases,
+)
 from airo_mp_camera.ros.remote import RemoteBridgeProcess, remote_profile, socket_buffer_warnings
 
 REMOTE_NODE_NAME = "remote"
@@ -112,3 +120,42 @@ def remote_bridge_process(
     return RemoteBridgeProcess(
         parameters, camera_node, setup.profile, setup.discovery_range, paced_profile=setup.paced_profile
     )
+
+
+def remote_bridge_parameters(
+    parameters_files: Sequence[str], overrides: Mapping[str, Any], camera_node: str
+) -> dict[str, Any]:
+    """The remote bridge's parameters, taken from those the launch file gives the camera node `camera_node`.
+
+    The sections of each YAML file that apply to that node (`/**`, its name) and then `overrides`, nested keys
+    joined with dots as ROS joins them, deprecated names replaced; only the bridge and `remote.*` parameters are
+    kept, with the namespace and camera name the camera node bridges.
+    """
+    import yaml
+
+    given: dict[str, Any] = {}
+    for path in parameters_files:
+        with open(path) as file:
+            document = yaml.safe_load(file) or {}
+        for section, content in document.items():
+            if section in ("/**", camera_node, f"/{camera_node}") or str(section).endswith(f"/{camera_node}"):
+                given.update(_flattened((content or {}).get("ros__parameters", {})))
+    given.update(overrides)
+    values = resolve_aliases(given, ALL_SPECS)
+    kept = {spec.name for spec in (*BRIDGE_SPECS, *REMOTE_SPECS)}
+    parameters = {name: value for name, value in values.items() if name in kept}
+    parameters["namespace"] = str(values.get("namespace") or camera_node)
+    parameters["camera_name"] = str(values.get("camera_name") or camera_node)
+    return parameters
+
+
+def _flattened(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested YAML mappings as ROS reads them: `{"rgb": {"enable": true}}` is `rgb.enable`."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flattened(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
