@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from rclpy.node import Node
 
-from airo_mp_camera.ros.consumers import ConsumerControl, check_consumers_available
+from airo_mp_camera.ros.consumer_control import ConsumerControl, check_consumers_available
 from airo_mp_camera.ros.host_isolation import remote_enabled
 from airo_mp_camera.ros.node import BridgedNode, run
 from airo_mp_camera.ros.parameters import BRIDGE_SPECS, CONSUMER_SPECS, REMOTE_SPECS, bridge_config

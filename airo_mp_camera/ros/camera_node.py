@@ -21,7 +21,7 @@ from airo_mp_camera.pipeline.publisher import CameraPublisher
 from airo_mp_camera.pipeline.schemas import CameraSchema, RGBSchema, Schema
 from airo_mp_camera.ros.bridge import STREAM_SCHEMAS
 from airo_mp_camera.ros.camera_classes import camera_class
-from airo_mp_camera.ros.consumers import ConsumerControl, check_consumers_available
+from airo_mp_camera.ros.consumer_control import ConsumerControl, check_consumers_available
 from airo_mp_camera.ros.discovery import discovery_environment
 from airo_mp_camera.ros.fastdds_profiles import profile_variable
 from airo_mp_camera.ros.host_isolation import is_isolated, must_restart_isolated, restart_isolated

@@ -1,4 +1,6 @@
-"""Recording and Rerun logging from a node: each runs in its own process, started by parameter or service.
+"""How a node controls its consumers (airo_mp_camera/consumers/): the recorder and the Rerun logger processes.
+
+Each runs in its own process, started by parameter or service.
 
 Services (std_srvs/Trigger) on the node: `~/start_recording` records the rgb stream to
 `<recording.directory>/<recording.filename or camera_name_date_time.mp4>` (the response's message is the
