@@ -138,6 +138,31 @@ def test_remote_topics_carry_compressed_streams_and_stop_with_the_node(processes
     assert gone(child, 10.0), "the remote bridge outlived camera_node"
 
 
+@pytest.mark.parametrize("executable", ["remote_bridge_node", "bridge_node"])
+def test_a_remote_bridge_started_on_its_own_serves_a_cameras_namespace(processes, executable: str) -> None:
+    """`remote_bridge_node` in a camera's namespace, beside a camera node without remote.enable, publishes the remote
+    topics; `bridge_node -p remote.enable:=true` still does, with a warning naming `remote_bridge_node`."""
+    name = node_name()
+    camera = start_node(processes, "camera_node", name, SMALL)
+    parameters = {"namespace": name, **LOOPBACK_REMOTE}
+    if executable == "remote_bridge_node":
+        parameters.pop("remote.enable")
+    bridge = start_node(processes, executable, "remote", parameters, extra=["-r", f"__ns:=/{name}"])
+    topic = f"/{name}/remote/rgb/image_raw/compressed"
+    try:
+        with subscriber() as probe:
+            probe.subscribe(CompressedImage, topic)
+            probe.wait_for(lambda: probe.count(topic) >= 2, START_TIMEOUT, f"{topic} from {executable}")
+    finally:
+        code, output = stop_node(bridge)
+        camera_code, camera_output = stop_node(camera)
+    assert code == 0, output
+    assert camera_code == 0, camera_output
+    assert "remote-facing bridge of shared-memory namespace" in output, output
+    deprecated = "bridge_node -p remote.enable:=true is deprecated" in output and "remote_bridge_node" in output
+    assert deprecated == (executable == "bridge_node"), output
+
+
 PARENT = """
 import sys, time
 from airo_mp_camera.ros.remote import RemoteBridgeProcess
