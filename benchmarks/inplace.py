@@ -20,7 +20,7 @@ Beside them, the toolkit's publisher hosting this same camera copying (section `
 benchmarks/run.py in .venv-peers: `benchmarks.peer --camera zed-model`): what a ZED user of the toolkit pays,
 the camera's device copy, `cv2.cvtColor` of each image to RGB (as the toolkit's ZED class does), then the
 toolkit's copy into its shared memory (of RGB, depth and the depth image, which the toolkit always writes).
-`peer_rgbd_1080p_p50_ms`, the issue's reference, is the toolkit on `SyntheticCamera`, whose retrieves cost
+`peer_rgbd_1080p_p50_ms`, the reference figure, is the toolkit on `SyntheticCamera`, whose retrieves cost
 nothing: there the toolkit's copy is the only one, as our in-place camera's device copy is ours, so no design
 that writes the frame once can be 2x below it; both are reported.
 """

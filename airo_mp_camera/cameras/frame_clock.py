@@ -6,7 +6,7 @@ and benchmarks need to choose how far apart the cameras' grids are. With a `phas
 wall clock (`time.time()`, the clock every process of this machine shares): frame k is captured at
 `k / fps + phase` seconds since the epoch, moved by up to `jitter` seconds either way (uniformly), and the
 capture time reported is that instant, as a camera's hardware stamp is: it does not include how late the
-process woke up. Without a phase the clock keeps the old behaviour: a grid that starts when the camera opens
+process woke up. Without a phase the grid starts when the camera opens
 (monotonic), stamped with `time.time()` when the grab returns.
 """
 

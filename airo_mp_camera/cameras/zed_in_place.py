@@ -6,7 +6,7 @@ given by its address (before, `ptr` had to be a str: the wrapper called `ptr.enc
 So a `ZedCamera` wraps every slot array the publisher hands it in a Mat once (address and row step of the
 slot) and retrieves into it. After each retrieve it checks that the SDK wrote there (`get_pointer()` equals
 the slot's address); where it did not (the SDK reallocated the Mat), that stream falls back, logged once, to
-the copy every camera gets: it is no longer retrieved in place, and the publisher copies it from
+the copy every camera gets: it is then retrieved into the SDK's own Mat, and the publisher copies it from
 `retrieve_*()` on every frame (`CameraPublisher.copies_made` counts those copies).
 
 The slot holds what the SDK delivers: BGRA images (left, right, depth view), float32 depth and confidence,

@@ -8,7 +8,7 @@ everything else (the page, its JS and Wasm) is relayed from the `rerun --serve-w
 
 Relayed rather than redirected to Rerun's own port, so that the browser stays on the port the user asked for
 (reload and bookmarks keep working, the data port's CORS rule names that one port) and a firewall opens the same
-two ports as before: this one and the gRPC data port. The relay carries the page's files once per page load
+two ports only: this one and the gRPC data port. The relay carries the page's files once per page load
 (about 43 MB, mostly the viewer's Wasm); the camera's frames never pass through it, they go from the logger to
 the data port, so a browser costs the camera nothing.
 """
