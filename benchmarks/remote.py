@@ -7,7 +7,7 @@ Builds two simulated hosts (benchmarks/two_hosts.py). Host A runs `camera_node` 
 30 fps, realistic depth) with `remote.enable:=true`, under config/fastdds_host_only.xml and
 ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST, so its local topics stay on host A; its remote bridge child runs
 under config/fastdds_remote_udp.xml (remote.transport udp, the default). A second remote bridge started by
-hand (`bridge_node` in remote mode, node `remote_png`) serves compressedDepth as PNG. Host B is a stock
+hand (`remote_bridge_node`, node `remote_png`) serves compressedDepth as PNG. Host B is a stock
 install for the compressed streams (no profile file: rclpy, then a Cyclone DDS reader,
 benchmarks/cyclone_reader.py); the raw cases restart the camera with the TCP opt-in
 (remote.transport large_data) and run host B's probes under config/fastdds_multi_host.xml. Each
@@ -131,12 +131,11 @@ def start_png_bridge(host: Host, env: dict[str, str], log: Any) -> None:
     params: dict[str, object] = {
         "namespace": CAMERA,
         "camera_name": CAMERA,
-        "remote.enable": True,
         "remote.rgb.enable": False,
         "remote.points.enable": False,
         "remote.depth.format": "png",
     }
-    command = [str(BIN / "bridge_node"), "--ros-args", "-r", f"__ns:=/{CAMERA}", "-r", "__node:=remote_png"]
+    command = [str(BIN / "remote_bridge_node"), "--ros-args", "-r", f"__ns:=/{CAMERA}", "-r", "__node:=remote_png"]
     host.popen(command + ros_args(params), env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
