@@ -442,3 +442,83 @@ def test_every_topic_and_static_transform_arrive_then_ctrl_c_leaves_nothing(proc
         assert camera_children == [], f"camera_node started a remote bridge of its own: {camera_children}"
     if not tf:
         pytest.skip("all else passed; /tf_static not checked: tf2_ros is not installed (run with publish_tf:=false)")
+
+
+def test_launch_restarts_a_remote_bridge_that_dies(processes, tmp_path: Path) -> None:
+    """`synthetic.launch.py remote:=true`: the remote bridge is a sibling node that launch respawns. SIGKILLed, a new
+    `remote_bridge_node` process (another pid) starts within the respawn delay and a few seconds, and the remote
+    topics carry messages again; the camera node's process is the same one throughout; Ctrl-C then leaves nothing."""
+    from ros_support import subscriber
+    from sensor_msgs.msg import CompressedImage
+
+    name = camera()
+    topic = f"/{name}/{REMOTE_TOPICS[0]}"
+    log = tmp_path / "launch.log"
+    seen: dict[tuple[int, str], str] = {}
+    far = terminal()
+    try:
+        with log.open("wb") as output:
+            process = processes.popen(
+                launch_command("synthetic.launch.py", "remote:=true", f"camera_name:={name}"),
+                stdin=far,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+    finally:
+        os.close(far)
+
+    def bridges() -> dict[int, str]:
+        found = descendants(process.pid)
+        seen.update(found)
+        return {pid: line for (pid, _), line in found.items() if "/remote_bridge_node " in line}
+
+    def cameras() -> set[int]:
+        return {pid for (pid, _), line in descendants(process.pid).items() if "/camera_node " in line}
+
+    def wait_for_messages(probe, count: int, what: str) -> None:
+        deadline = time.monotonic() + TOPIC_TIMEOUT
+        while probe.count(topic) < count:
+            assert process.poll() is None, f"ros2 launch exited with {process.returncode}:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"{what}: {probe.summary()}\n{log.read_text()}"
+            time.sleep(0.1)
+
+    try:
+        with subscriber() as probe:
+            probe.subscribe(CompressedImage, topic, raw=True, keep=False)
+            wait_for_messages(probe, 2, "no remote rgb before the kill")
+            first = bridges()
+            camera_pids = cameras()
+            assert len(first) == 1 and len(camera_pids) == 1, f"the launch's processes: {seen}"
+            (killed,) = first
+            os.kill(killed, signal.SIGKILL)
+            killed_at = time.monotonic()
+            deadline = killed_at + 30.0
+            while not (set(bridges()) - {killed}):
+                assert time.monotonic() < deadline, (
+                    f"no new remote_bridge_node 30 s after the kill:\n{log.read_text()}"
+                )
+                time.sleep(0.2)
+            respawned_after = time.monotonic() - killed_at
+            before = probe.count(topic)
+            wait_for_messages(probe, before + 5, "no remote rgb after the respawn")
+            assert cameras() == camera_pids, "the camera node was restarted with its remote bridge"
+        print(f"remote bridge respawned {respawned_after:.1f} s after SIGKILL")
+        os.killpg(process.pid, signal.SIGINT)
+        finish(process, timeout=STOP_TIMEOUT, log=log)
+        deadline = time.monotonic() + 10.0
+        while still_running(seen, process.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = still_running(seen, process.pid)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+        kill_what_is_left(seen, process.pid)
+    assert respawned_after >= 1.5, f"respawned {respawned_after:.1f} s after the kill, before launch's delay"
+    assert not left, f"still running after Ctrl-C: {left}"
+    assert not Path(segment_path(name)).exists(), "the camera's shared memory was left"
