@@ -2,7 +2,7 @@
 
 - The figures the benchmarks draw stay where the benchmarks write them (`benchmarks/*.png`); `on_files` adds
   them to the site under the same path, `benchmarks/<name>.png`, so a page links them as
-  `benchmarks/<name>.png` and the site never holds a stale copy. `test/test_readme.py` resolves links with
+  `benchmarks/<name>.png` and the site never holds a stale copy. `test/integration/test_readme.py` resolves links with
   `figures()` the same way.
 - `docs/parameters.md` holds the line `<!-- parameter-reference -->`; `on_page_markdown` replaces it with
   `airo_mp_camera.ros.parameter_reference.reference_markdown()`, the tables generated from the one declaration

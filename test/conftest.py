@@ -10,45 +10,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from pyzed_double import sl  # noqa: F401 (the pyzed double fixture of the ZED tests, test/pyzed_double.py)
 
-from airo_mp_camera.pipeline.frame_ring import read_owner
 from airo_mp_camera.ros.fastdds_segments import remove_dead_segments
-
-SHM_DIR = "/dev/shm"
-
-
-# Namespaces handed out by the `namespace` fixture in this pytest process. A segment is this run's when its
-# namespace was issued here or its owner is one of this run's processes; others belong to another test run or
-# program on the same machine (a developer's second terminal, a benchmark) and are not ours to judge or delete.
-_ISSUED: set[str] = set()
-
-
-def _descends_from_us(pid: int) -> bool:
-    while pid > 1:
-        if pid == os.getpid():
-            return True
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                pid = int(stat.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            return False
-    return False
-
-
-def _our_segments() -> set[str]:
-    ours = set()
-    for name in os.listdir(SHM_DIR):
-        if not name.startswith("airo_mp_camera."):
-            continue
-        try:
-            owner = read_owner(os.path.join(SHM_DIR, name))
-        except PermissionError:  # another user's segment
-            continue
-        namespace = name.split(".", 1)[1].removesuffix(".readers")  # a segment's reader table goes with it
-        if namespace in _ISSUED or (owner is not None and _descends_from_us(owner.identity.pid)):
-            ours.add(name)
-    return ours
+from support.pyzed_double import sl  # noqa: F401 (the pyzed double fixture of the ZED tests)
+from support.shared_memory import SHM_DIR, issue_namespaces, our_segments
 
 
 @pytest.hookimpl(wrapper=True)
@@ -88,9 +53,9 @@ def package_logs_reach_caplog() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def shm_left_as_found() -> Iterator[None]:
     """Every test must leave no segment of ours behind."""
-    before = _our_segments()
+    before = our_segments()
     yield
-    left = _our_segments() - before
+    left = our_segments() - before
     for name in left:  # do not let one failure cascade into the next tests
         os.unlink(os.path.join(SHM_DIR, name))
     assert not left, f"test left shared-memory segments behind: {sorted(left)}"
@@ -107,7 +72,7 @@ def no_dead_fastdds_segments_left() -> Iterator[None]:
 def namespace() -> str:
     """A namespace no other test uses."""
     name = f"test_{uuid.uuid4().hex[:12]}"
-    _ISSUED.add(name)
+    issue_namespaces([name])
     return name
 
 
@@ -155,3 +120,14 @@ def processes() -> Iterator[ProcessGuard]:
         yield guard
     finally:
         guard.stop_all()
+
+
+_DIRECTORY_MARKERS = {"ros": ("ros",), "launch": ("ros", "launch")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under test/ros and test/launch need ROS 2 (`-m "not ros"` leaves them out); test/launch also ROS's
+    launch tooling (`-m launch`)."""
+    for item in items:
+        for marker in _DIRECTORY_MARKERS.get(item.path.parent.name, ()):
+            item.add_marker(marker)

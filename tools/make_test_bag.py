@@ -1,4 +1,4 @@
-"""Writes test/data/synthetic_bag: a small rosbag2 (MCAP) recording of SyntheticCamera frames on our topics.
+"""Writes test/support/data/synthetic_bag: a small rosbag2 (MCAP) recording of SyntheticCamera frames on our topics.
 
 The topics, encodings and frame ids are those of the package's ROS bridge (see
 `airo_mp_camera/cameras/bag_layouts.py`), so `ReplayCamera` tests read what the bridge would have recorded.
@@ -6,7 +6,7 @@ Messages are serialised with the rosbags typestore for ROS 2 (CDR); stamps are f
 1.7e9 s) so that running this again gives the same messages. The point cloud is recorded on some frames
 only, like a bridge that rate-limits it; the others exercise the replay's cloud-from-depth path.
 
-Run: `.venv/bin/python tools/make_test_bag.py [--output test/data/synthetic_bag]`.
+Run: `.venv/bin/python tools/make_test_bag.py [--output test/support/data/synthetic_bag]`.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def write_bag(output: Path) -> None:
 def main() -> None:
     """Command line: writes the bag and prints its size."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    default = Path(__file__).resolve().parent.parent / "test" / "data" / "synthetic_bag"
+    default = Path(__file__).resolve().parent.parent / "test" / "support" / "data" / "synthetic_bag"
     parser.add_argument("--output", type=Path, default=default)
     arguments = parser.parse_args()
     write_bag(arguments.output)

@@ -4,7 +4,7 @@ pyzed is not on PyPI: it ships with the ZED SDK and is imported only when a `Zed
 so the rest of the package works without it. The names used here were checked against the API's source
 (stereolabs/zed-python-api, src/pyzed/sl.pyx) at SDK 4.0.1, 4.2.2, 5.3.0, 5.3.1 and 5.4; what differs between
 releases is resolved at run time (`sdk_member`, `is_warning`, the timestamp clock). Without hardware this
-module was exercised only against the test double in `test/fakes/pyzed` (emulating SDK 4.2.2 and 5.4):
+module was exercised only against the test double in `test/support/fakes/pyzed` (emulating SDK 4.2.2 and 5.4):
 nothing here was verified on a real camera.
 
 One file, though long: `ZedCamera` is one class around one `sl.Camera`, and the SDK-release helpers and

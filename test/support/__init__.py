@@ -1,0 +1,1 @@
+"""What the tests share: doubles (the pyzed double), helpers (ROS nodes, workers, bags, probes) and data."""
