@@ -119,7 +119,7 @@ class LaunchArgument:
         return LaunchArgumentError(f"launch argument {self.name}:={text!r} is invalid: expected {expected}")
 
 
-# Arguments of launch/zed.launch.py that set no node parameter: they choose files and start other processes.
+# Arguments of launch/camera.launch.py that set no node parameter: they choose files and start other processes.
 LAUNCH_ONLY_ARGUMENTS: tuple[LaunchArgument, ...] = (
     LaunchArgument(
         "config_file",
@@ -183,9 +183,9 @@ def _parameter_arguments(specs: Iterable[ParameterSpec]) -> tuple[LaunchArgument
 
 
 PARAMETER_ARGUMENTS = _parameter_arguments(ALL_SPECS)
-"""The arguments of launch/zed.launch.py that set camera_node parameters, derived from their declaration."""
+"""The arguments of launch/camera.launch.py that set camera_node parameters, derived from their declaration."""
 CAMERA_ARGUMENTS: tuple[LaunchArgument, ...] = (*PARAMETER_ARGUMENTS, *LAUNCH_ONLY_ARGUMENTS)
-"""Every argument of launch/zed.launch.py (synthetic.launch.py and multi_camera.launch.py pass theirs on)."""
+"""Every argument of launch/camera.launch.py (synthetic.launch.py and multi_camera.launch.py pass theirs on)."""
 
 
 def node_parameters(arguments: Mapping[str, Any], specs: Iterable[ParameterSpec] = ALL_SPECS) -> dict[str, Any]:

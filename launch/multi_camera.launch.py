@@ -7,7 +7,7 @@
 Controllers read them as MultiprocessRGBDReceiver("zed1") and MultiprocessRGBDReceiver("zed2"); their optical
 frames are zed1_left_camera_optical_frame, zed1_right_camera_optical_frame, zed2_left_... (`<camera>_<view>_...`:
 name the cameras after where they are, e.g. first_name:=wrist, not after a view). Any other argument of
-zed.launch.py applies to both. The two names and serial numbers are checked before either camera starts; when
+camera.launch.py applies to both. The two names and serial numbers are checked before either camera starts; when
 either camera_node fails, the whole launch stops with exit code 1. With camera_type synthetic, first_phase,
 second_phase and jitter put the two cameras on the wall clock's capture grid (see SyntheticCamera) for a
 MultiCameraReceiver({"first": "zed1", "second": "zed2"}) to match.
@@ -60,7 +60,7 @@ def _cameras(context: LaunchContext) -> list:
         raise LaunchArgumentError(f"first_name and second_name are both {args['first_name']!r}: name them apart")
     return [
         IncludeLaunchDescription(
-            PythonLaunchDescriptionSource(os.path.join(SHARE, "launch", "zed.launch.py")),
+            PythonLaunchDescriptionSource(os.path.join(SHARE, "launch", "camera.launch.py")),
             launch_arguments={
                 "camera_name": args[f"{which}_name"],
                 "camera_type": args["camera_type"],

@@ -4,7 +4,7 @@
     ros2 launch airo_mp_camera synthetic.launch.py camera_name:=sim enable_pointcloud:=false
     ros2 launch airo_mp_camera synthetic.launch.py web:=true web_bind:=0.0.0.0   # watch it in a browser (README)
 
-Any argument of zed.launch.py can be given; camera_type is synthetic and the config config/synthetic.yaml.
+Any argument of camera.launch.py can be given; camera_type is synthetic and the config config/synthetic.yaml.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument("enable_right", default_value="true", description="Publish the right view."),
             DeclareLaunchArgument("web", default_value="false", description="Serve the Rerun web viewer (README)."),
             IncludeLaunchDescription(
-                PythonLaunchDescriptionSource(os.path.join(SHARE, "launch", "zed.launch.py")),
+                PythonLaunchDescriptionSource(os.path.join(SHARE, "launch", "camera.launch.py")),
                 launch_arguments={
                     "camera_type": "synthetic",
                     "camera_name": LaunchConfiguration("camera_name"),

@@ -46,6 +46,7 @@ def test_colcon_build_installs_entry_points_launch_config_and_index_marker(tmp_p
     assert (share / "ament_index" / "resource_index" / "packages" / "airo_mp_camera").is_file()
     assert (share / "airo_mp_camera" / "package.xml").is_file()
     assert (share / "airo_mp_camera" / "launch" / "zed.launch.py").is_file()
+    assert (share / "airo_mp_camera" / "launch" / "camera.launch.py").is_file()
     assert (share / "airo_mp_camera" / "config" / "fastdds_large_data.xml").is_file()
     for script in ("camera_node", "bridge_node"):  # where `ros2 run airo_mp_camera <script>` looks
         assert (tmp_path / "install" / "airo_mp_camera" / "lib" / "airo_mp_camera" / script).is_file()
@@ -82,6 +83,7 @@ def test_pip_builds_a_wheel_with_the_data_files_and_console_scripts(tmp_path: Pa
     data = [name.split(".data/data/", 1)[1] for name in names if ".data/data/" in name]
     assert "share/ament_index/resource_index/packages/airo_mp_camera" in data
     assert "share/airo_mp_camera/launch/zed.launch.py" in data
+    assert "share/airo_mp_camera/launch/camera.launch.py" in data
     assert "airo_mp_camera/pipeline/receiver.py" in names
     assert any(name.startswith("airo_mp_camera/codecs/_rvl.") and name.endswith(".so") for name in names), names
     assert "airo_mp_camera/codecs/_rvl.pyi" in names

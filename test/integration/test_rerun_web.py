@@ -4,7 +4,7 @@ another (simulated) host reaches the viewer only when it is bound to the network
 Real parts: the synthetic camera's publisher process, the logger process, rerun-sdk's own `rerun --serve-web`
 server, Debian's headless Chromium, camera_node in network namespaces. `ros2 launch` is not installable from a
 registry: the two-hosts test here starts camera_node with the parameters `web:=true web_bind:=...` sets
-(launch/zed.launch.py); test_ros2_launch.py runs the same check through `ros2 launch` where it is built.
+(launch/camera.launch.py); test_ros2_launch.py runs the same check through `ros2 launch` where it is built.
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def test_web_view_reaches_a_second_host_only_when_bound_to_the_network() -> None
                 "width": RESOLUTION[0],
                 "height": RESOLUTION[1],
                 "points.enable": True,
-                "rerun.web.enable": True,  # what `web:=true web_bind:=<bind>` sets (launch/zed.launch.py)
+                "rerun.web.enable": True,  # what `web:=true web_bind:=<bind>` sets (launch/camera.launch.py)
                 "rerun.web.bind": bind,
                 "rerun.web.port": port,
                 "rerun.web.grpc_port": grpc_port,

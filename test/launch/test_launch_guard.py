@@ -2,7 +2,7 @@
 
 The guard at the top of each launch file that imports `airo_mp_camera` imports what camera_node needs before
 anything else does; `synthetic.launch.py` imports nothing of the package and gets the guard through the
-`zed.launch.py` it includes. Here `airo_ipc` is hidden by a package of that name earlier on PYTHONPATH whose import
+`camera.launch.py` it includes. Here `airo_ipc` is hidden by a package of that name earlier on PYTHONPATH whose import
 fails as a missing module's does. The launch files run with this interpreter (the guard fires before ROS's `launch`
 is imported), and through `ros2 launch` where a ROS 2 install with this package built by colcon is sourced.
 """
@@ -72,7 +72,7 @@ def _assert_one_line_naming_airo_ipc(code: int | None, output: str) -> None:
 
 def test_every_launch_file_that_imports_the_package_checks_first_and_synthetic_includes_one() -> None:
     guarded = _guarded_launch_files()
-    assert {"zed.launch.py", "multi_camera.launch.py"} <= set(guarded)
+    assert {"camera.launch.py", "multi_camera.launch.py"} <= set(guarded)
     for name in guarded:
         tree = ast.parse((ROOT / "launch" / name).read_text())
         guards = [
@@ -85,8 +85,9 @@ def test_every_launch_file_that_imports_the_package_checks_first_and_synthetic_i
             )
         ]
         assert guards and guards[0] == min(_imports_the_package(tree)), f"{name}: the guard is not the first import"
-    synthetic = (ROOT / "launch" / "synthetic.launch.py").read_text()
-    assert not _imports_the_package(ast.parse(synthetic)) and '"zed.launch.py"' in synthetic
+    for name in ("synthetic.launch.py", "zed.launch.py"):  # they import nothing of ours: camera.launch.py checks
+        including = (ROOT / "launch" / name).read_text()
+        assert not _imports_the_package(ast.parse(including)) and '"camera.launch.py"' in including, name
 
 
 def test_the_install_command_installs_the_module_it_names() -> None:
@@ -111,7 +112,7 @@ def test_a_launch_file_stops_with_one_line_naming_the_missing_module(
 def test_a_missing_module_of_the_package_itself_is_not_taken_for_an_install_step(processes) -> None:
     hide = "import runpy, sys; sys.modules['airo_mp_camera.pipeline.errors'] = None; runpy.run_path(sys.argv[1])"
     process = processes.popen(
-        [sys.executable, "-c", hide, str(ROOT / "launch" / "zed.launch.py")],
+        [sys.executable, "-c", hide, str(ROOT / "launch" / "camera.launch.py")],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

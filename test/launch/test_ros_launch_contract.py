@@ -106,7 +106,7 @@ def test_rviz_config_for_a_camera_shows_topics_camera_node_publishes_in_frames_t
     node.send_signal(signal.SIGINT)
     node.communicate(timeout=20)
     # The messages are in the camera's left optical frame, which the launch's static transforms hang below the
-    # fixed frame rviz opens with (launch/zed.launch.py builds both names with these functions).
+    # fixed frame rviz opens with (launch/camera.launch.py builds both names with these functions).
     assert frames == {optical_frame(name, "left")}
     assert all(encoding in IMAGE_DISPLAY_ENCODINGS for encoding in encodings.values()), encodings
     assert manager["Global Options"]["Fixed Frame"] == camera_link(name)

@@ -1,6 +1,6 @@
 """rviz2 with the shipped config shows the camera: a screenshot of rviz2 on a virtual X server, judged by its pixels.
 
-camera_node hosts the synthetic camera; the static transforms are those launch/zed.launch.py publishes (Humble's C++
+camera_node hosts the synthetic camera; the static transforms are those launch/camera.launch.py publishes (Humble's C++
 `static_transform_publisher`); rviz2 opens config/airo_mp_camera.rviz rewritten for the node's name, as the launch
 file's `rviz:=true` does, on Xvfb with Mesa's software OpenGL. The screenshot (`import -window root`) must show, in
 the RGB panel, the camera's image; in the Depth panel, the depth view (depth/image_vis) in its colours, neither
@@ -8,7 +8,7 @@ black nor uniform; in the 3-D view, the point cloud in the camera's colours; and
 output, and the Displays panel's Global Status). rviz2 renders about one frame a second on two cores, so the test
 takes screenshots until the picture is right, up to a deadline.
 
-The same picture from `ros2 launch airo_mp_camera zed.launch.py camera_type:=synthetic rviz:=true`, run as a user
+The same picture from `ros2 launch airo_mp_camera camera.launch.py camera_type:=synthetic rviz:=true`, run as a user
 runs it (a pseudo-terminal as its stdin, its own process group) with DISPLAY on the test's Xvfb: then Ctrl-C (SIGINT
 to that group) must end the launch with 0, nothing it started may be left running (by pid, and by its process
 group), and nothing of ours may be left in /dev/shm. Humble's rviz2 may crash on its way out (SIGSEGV, or SIGABRT
@@ -92,18 +92,18 @@ PALETTE_STEP = 8
 
 
 def launch_constant(name: str) -> object:
-    """A constant of launch/zed.launch.py, read from its source (the test needs no `launch` package)."""
-    tree = ast.parse((ROOT / "launch" / "zed.launch.py").read_text())
+    """A constant of launch/camera.launch.py, read from its source (the test needs no `launch` package)."""
+    tree = ast.parse((ROOT / "launch" / "camera.launch.py").read_text())
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and any(
             isinstance(target, ast.Name) and target.id == name for target in statement.targets
         ):
             return ast.literal_eval(statement.value)
-    raise AssertionError(f"launch/zed.launch.py defines no {name}")
+    raise AssertionError(f"launch/camera.launch.py defines no {name}")
 
 
 def static_transform_arguments(name: str) -> list[list[str]]:
-    """The arguments launch/zed.launch.py's `_static_transforms` gives each static_transform_publisher."""
+    """The arguments launch/camera.launch.py's `_static_transforms` gives each static_transform_publisher."""
     rotation = launch_constant("OPTICAL_ROTATION")
     assert isinstance(rotation, tuple) and len(rotation) == 4
     baseline = float(parse_arguments({}, CAMERA_ARGUMENTS)["baseline"])
@@ -335,7 +335,7 @@ def rviz_window(display: str) -> tuple[int, int, int, int] | None:
 
 
 def camera_config(name: str) -> dict:
-    """The shipped rviz config as rviz2 gets it for camera `name` (launch/zed.launch.py's `rviz:=true`)."""
+    """The shipped rviz config as rviz2 gets it for camera `name` (launch/camera.launch.py's `rviz:=true`)."""
     return yaml.safe_load(rviz_config(TEMPLATE.read_text(), name))
 
 
@@ -583,7 +583,7 @@ def test_ros2_launch_rviz_shows_the_camera_and_ctrl_c_stops_everything(
     width, height = int(config["Window Geometry"]["Width"]), int(config["Window Geometry"]["Height"])
     command = [
         ROS2,
-        *("launch", "airo_mp_camera", "zed.launch.py", "camera_type:=synthetic", "rviz:=true"),
+        *("launch", "airo_mp_camera", "camera.launch.py", "camera_type:=synthetic", "rviz:=true"),
         f"camera_name:={name}",
         f"config_file:={small_synthetic_parameters(tmp_path / 'parameters.yaml')}",
     ]

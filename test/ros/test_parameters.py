@@ -175,7 +175,7 @@ def _launch_file_arguments(path: Path) -> dict[str, str | None]:
 
 
 # multi_camera.launch.py's own arguments: a name, serial number and capture phase per camera, passed on to
-# zed.launch.py as camera_name, serial_number and synthetic_phase / synthetic_jitter.
+# camera.launch.py as camera_name, serial_number and synthetic_phase / synthetic_jitter.
 MULTI_CAMERA_ARGUMENTS = {
     "first_name": "camera_name",
     "second_name": "camera_name",
@@ -191,14 +191,16 @@ MULTI_CAMERA_ARGUMENTS = {
 def test_every_launch_argument_is_a_declared_parameter_or_a_launch_only_one_with_its_type(path: Path) -> None:
     arguments = {argument.name: argument for argument in CAMERA_ARGUMENTS}
     found = _launch_file_arguments(path)
-    assert found or path.name == "zed.launch.py", "no arguments found: the parser no longer reads this file"
+    assert found or path.name in ("camera.launch.py", "zed.launch.py"), "no arguments found: the parser cannot read it"
     for name, default in found.items():
         name = MULTI_CAMERA_ARGUMENTS.get(name, name) if path.name == "multi_camera.launch.py" else name
         assert name in arguments, f"{path.name}: argument '{name}' is neither a parameter's nor a launch-only one"
         if default is not None:
             arguments[name].parse(default)  # the type the parameter declares
-    if path.name == "zed.launch.py":
+    if path.name == "camera.launch.py":
         assert "declare_arguments()" in path.read_text()  # it declares CAMERA_ARGUMENTS, checked above
+    if path.name == "zed.launch.py":  # it includes camera.launch.py, whose arguments it takes as they are
+        assert '"camera.launch.py"' in path.read_text() and "DeclareLaunchArgument" not in path.read_text()
 
 
 # ------------------------------------------------------------------------------ ROS descriptors

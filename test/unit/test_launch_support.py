@@ -178,11 +178,13 @@ def test_launch_argument_table_declares_each_name_once_and_the_launch_sets_only_
     overrides = node_parameters(parse_arguments({}))
     assert {"camera_type", "points.enable", "zed.serial_number", "namespace", "camera_name"} <= set(overrides)
     known = {spec.name for spec in (*BRIDGE_SPECS, *CAMERA_SPECS, *CONSUMER_SPECS, *REMOTE_SPECS)}
-    assert set(overrides) <= known, f"zed.launch.py sets parameters camera_node does not declare: {overrides}"
-    launch_file = (ROOT / "launch" / "zed.launch.py").read_text()
-    assert "node_parameters(args)" in launch_file, "zed.launch.py sets the parameters its arguments are declared for"
+    assert set(overrides) <= known, f"camera.launch.py sets parameters camera_node does not declare: {overrides}"
+    launch_file = (ROOT / "launch" / "camera.launch.py").read_text()
+    assert "node_parameters(args)" in launch_file, (
+        "camera.launch.py sets the parameters its arguments are declared for"
+    )
     used = set(re.findall(r'args\["([a-z_]+)"\]', launch_file))
-    assert used <= set(names), f"zed.launch.py reads undeclared arguments: {used - set(names)}"
+    assert used <= set(names), f"camera.launch.py reads undeclared arguments: {used - set(names)}"
 
 
 def test_one_argument_sets_every_parameter_exposed_under_its_name() -> None:

@@ -8,7 +8,7 @@ the web viewer, recording). Everything else is derived from those entries:
   and ROS's `IntegerRange` / `FloatingPointRange` (`declare_parameters`), so `ros2 param describe` shows them;
 - a bad value stops the node at start with a `ParameterError` naming the parameter and what is allowed
   (`ParameterSpec.check`, `check_unknown`); a deprecated name is accepted with a warning naming the new one;
-- the launch arguments of `launch/zed.launch.py` are the entries marked with a `LaunchExposure`
+- the launch arguments of `launch/camera.launch.py` are the entries marked with a `LaunchExposure`
   (`airo_mp_camera.launch_support`), and the config builders fill each attribute from the entry that names it
   (`configs.py`);
 - the parameter reference of the documentation is generated (`airo_mp_camera.ros.parameter_reference`).

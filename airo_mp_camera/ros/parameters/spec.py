@@ -32,7 +32,7 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class LaunchExposure:
-    """The launch argument of `launch/zed.launch.py` that sets a parameter.
+    """The launch argument of `launch/camera.launch.py` that sets a parameter.
 
     Attributes:
         name: the argument's name (`name:=value`); several parameters may share one argument.
