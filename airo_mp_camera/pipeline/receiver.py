@@ -7,6 +7,8 @@ The receiver composes three parts, one concern each:
 - `Borrowing` (borrowing.py): borrowed frames.
 A copy and a borrow are both one *attempt* at the newest frame (taken, or a `Miss`); `_try` makes one without
 blocking, `_wait` repeats it until a frame is taken or the timeout, connecting and reconnecting as needed.
+What stays here is the camera interface itself (grab, borrow, retrieve, wait) and how the parts take turns,
+which is why it is one file of about 400 lines.
 
 Vocabulary (iceoryx2's): the publisher *loans* itself a slot to write a frame into and publishes it; a
 receiver *copies* the newest frame (`grab_images()`), or *borrows* it (`borrow()`, a BorrowedFrame of

@@ -4,6 +4,7 @@ Every stream has a raw topic (`~/<name>/image_raw`, or `~/points` for the cloud 
 depth view) and may have a camera_info topic and a compressed transport (ros/transports.py): rgb and right
 `<image>/compressed`, depth `<image>/compressedDepth`. The remote bridge creates the raw image topics only when
 asked for (`StreamConfig.raw`). What a stream publishes from a frame is a `Wanted`: which of its three topics.
+The stream kinds share one small base class and are read side by side, so they stay in one file.
 """
 
 from __future__ import annotations

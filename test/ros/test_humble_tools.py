@@ -24,7 +24,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sensor_msgs.msg import CompressedImage, Image, PointCloud2
+
+pytest.importorskip("rclpy", reason="rclpy is not installed (make venv installs ROS 2 from PyPI)")
+
+from sensor_msgs.msg import CompressedImage, Image, PointCloud2  # noqa: E402
 
 from airo_mp_camera.cameras import watermark
 from support.ros_support import cloud_arrays, node_name, start_node, stop_node, subscriber

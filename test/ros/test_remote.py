@@ -22,7 +22,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sensor_msgs.msg import CameraInfo, CompressedImage, PointCloud2
+
+pytest.importorskip("rclpy", reason="rclpy is not installed (make venv installs ROS 2 from PyPI)")
+
+from sensor_msgs.msg import CameraInfo, CompressedImage, PointCloud2  # noqa: E402
 
 from airo_mp_camera.ros.fastdds_profiles import fastdds_version, has_builtin_large_data
 from airo_mp_camera.ros.host_isolation import is_isolated

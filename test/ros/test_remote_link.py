@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("rclpy", reason="rclpy is not installed (make venv installs ROS 2 from PyPI)")
+
 from airo_mp_camera.ros.link_share import LinkShare
 from airo_mp_camera.ros.remote_link import (
     DOWN_AFTER_S,
