@@ -159,82 +159,83 @@ class CameraSchema(Schema):
         buffer.fps[0] = camera.fps
 
 
-class RGBSchema(Schema):
+class _ImageSchema(Schema):
+    """An HxWx3 uint8 image a camera retrieves (`retrieve`), in the familiar rgb8 layout or the camera's bgra8.
+
+    A subclass names its layouts (the first the familiar one), the retrieve method and the two fields; its buffer
+    type and required method follow from those.
+    """
+
+    retrieve: ClassVar[str]
+    image_field: ClassVar[str]
+    """The familiar field (in the bgra8 layout a view of the BGRA array)."""
+    bgra_field: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.buffer_type = next(iter(cls.layouts.values()))
+        cls.required_methods = (cls.retrieve,)
+
+    def allocate(self, width: int, height: int, layout: str | None = None) -> BaseIdl:
+        buffer_type = self.layout_type(layout)
+        if buffer_type is self.buffer_type:
+            return buffer_type(**{self.image_field: np.zeros((height, width, 3), dtype=np.uint8)})
+        return buffer_type(**{self.bgra_field: np.zeros((height, width, 4), dtype=np.uint8)})
+
+    def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
+        assert type(buffer) in self.layouts.values()
+        copy_array(getattr(buffer, self.image_field), getattr(camera, self.retrieve)())
+        if type(buffer) is not self.buffer_type:
+            _opaque(getattr(buffer, self.bgra_field))
+
+
+class _MapSchema(Schema):
+    """An HxW float32 map a camera retrieves (`retrieve`), in its one layout, 32FC1."""
+
+    retrieve: ClassVar[str]
+    map_field: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.layouts = {"32FC1": cls.buffer_type}
+        cls.required_methods = (cls.retrieve,)
+
+    def allocate(self, width: int, height: int, layout: str | None = None) -> BaseIdl:
+        return self.layout_type(layout)(**{self.map_field: np.zeros((height, width), dtype=np.float32)})
+
+    def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
+        assert isinstance(buffer, self.buffer_type)
+        np.copyto(getattr(buffer, self.map_field), getattr(camera, self.retrieve)())
+
+
+class RGBSchema(_ImageSchema):
     """The left RGB image, HxWx3 uint8."""
 
-    name = "rgb"
-    buffer_type = RGBFrameBuffer
-    receiver_field = "_rgb_buffer"
-    required_methods = ("retrieve_rgb_image_as_int",)
+    name, receiver_field, retrieve = "rgb", "_rgb_buffer", "retrieve_rgb_image_as_int"
     layouts = {"rgb8": RGBFrameBuffer, "bgra8": BGRAFrameBuffer}
-
-    def allocate(self, width: int, height: int, layout: str | None = None) -> RGBFrameBuffer | BGRAFrameBuffer:
-        if self.layout_type(layout) is BGRAFrameBuffer:
-            return BGRAFrameBuffer(bgra=np.zeros((height, width, 4), dtype=np.uint8))
-        return RGBFrameBuffer(rgb=np.zeros((height, width, 3), dtype=np.uint8))
-
-    def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
-        assert isinstance(buffer, (RGBFrameBuffer, BGRAFrameBuffer))
-        copy_array(buffer.rgb, camera.retrieve_rgb_image_as_int())
-        if isinstance(buffer, BGRAFrameBuffer):
-            _opaque(buffer.bgra)
+    image_field, bgra_field = "rgb", "bgra"
 
 
-class DepthSchema(Schema):
+class DepthSchema(_MapSchema):
     """Depth map, HxW float32 metres."""
 
-    name = "depth"
-    buffer_type = DepthFrameBuffer
-    receiver_field = "_depth_buffer"
-    required_methods = ("retrieve_depth_map",)
-    layouts = {"32FC1": DepthFrameBuffer}
-
-    def allocate(self, width: int, height: int, layout: str | None = None) -> DepthFrameBuffer:
-        self.layout_type(layout)
-        return DepthFrameBuffer(depth_map=np.zeros((height, width), dtype=np.float32))
-
-    def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
-        assert isinstance(buffer, DepthFrameBuffer)
-        np.copyto(buffer.depth_map, camera.retrieve_depth_map())
+    name, receiver_field = "depth", "_depth_buffer"
+    buffer_type, retrieve, map_field = DepthFrameBuffer, "retrieve_depth_map", "depth_map"
 
 
-class DepthImageSchema(Schema):
+class DepthImageSchema(_ImageSchema):
     """The camera's depth visualisation, HxWx3 uint8: a schema of its own, so it is rendered only when read."""
 
-    name = "depth_image"
-    buffer_type = DepthImageBuffer
-    receiver_field = "_depth_image_buffer"
-    required_methods = ("retrieve_depth_image",)
+    name, receiver_field, retrieve = "depth_image", "_depth_image_buffer", "retrieve_depth_image"
     layouts = {"rgb8": DepthImageBuffer, "bgra8": BGRADepthImageBuffer}
-
-    def allocate(self, width: int, height: int, layout: str | None = None) -> DepthImageBuffer | BGRADepthImageBuffer:
-        if self.layout_type(layout) is BGRADepthImageBuffer:
-            return BGRADepthImageBuffer(depth_image_bgra=np.zeros((height, width, 4), dtype=np.uint8))
-        return DepthImageBuffer(depth_image=np.zeros((height, width, 3), dtype=np.uint8))
-
-    def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
-        assert isinstance(buffer, (DepthImageBuffer, BGRADepthImageBuffer))
-        copy_array(buffer.depth_image, camera.retrieve_depth_image())
-        if isinstance(buffer, BGRADepthImageBuffer):
-            _opaque(buffer.depth_image_bgra)
+    image_field, bgra_field = "depth_image", "depth_image_bgra"
 
 
-class ConfidenceSchema(Schema):
+class ConfidenceSchema(_MapSchema):
     """Depth confidence map, HxW float32."""
 
-    name = "confidence"
-    buffer_type = ConfidenceFrameBuffer
-    receiver_field = "_confidence_buffer"
-    required_methods = ("retrieve_confidence_map",)
-    layouts = {"32FC1": ConfidenceFrameBuffer}
-
-    def allocate(self, width: int, height: int, layout: str | None = None) -> ConfidenceFrameBuffer:
-        self.layout_type(layout)
-        return ConfidenceFrameBuffer(confidence_map=np.zeros((height, width), dtype=np.float32))
-
-    def fill(self, camera: Any, buffer: BaseIdl, stamp: FrameStamp) -> None:
-        assert isinstance(buffer, ConfidenceFrameBuffer)
-        np.copyto(buffer.confidence_map, camera.retrieve_confidence_map())
+    name, receiver_field = "confidence", "_confidence_buffer"
+    buffer_type, retrieve, map_field = ConfidenceFrameBuffer, "retrieve_confidence_map", "confidence_map"
 
 
 class PointCloudSchema(Schema):
