@@ -862,7 +862,9 @@ def test_a_receiver_joining_and_leaving_100_times_leaks_no_fd_mapping_thread_or_
         with open("/proc/self/maps") as maps:
             assert path not in maps.read(), "a closed receiver still maps the segment"
     assert end["fds"] == start["fds"], (start, end)
-    assert end["mappings"] == start["mappings"], (start, end)
+    # A leak maps something per round (100 rounds: +100). With prefetch each receiver starts a copier thread, and
+    # glibc may give a new thread a malloc arena of its own: a heap mapping kept for reuse, not a leak.
+    assert end["mappings"] - start["mappings"] <= (2 if prefetch else 0), (start, end)
     assert end["threads"] == start["threads"], (start, end)
     # One frame of the receiver's buffers is ~0.5 MB: a leak of one per round would be 50 MB.
     assert end["rss_kib"] - start["rss_kib"] < 4096, (start, end)
