@@ -46,6 +46,8 @@ def test_the_paced_profile_adds_a_priority_flow_controller_at_twice_the_budget(b
         assert writer.findtext(f"{Q}qos/{Q}publishMode/{Q}kind") == "ASYNCHRONOUS"
         assert writer.findtext(f"{Q}qos/{Q}publishMode/{Q}flow_controller_name") == CONTROLLER
         assert writer.find(f"{Q}times") is not None, "the shipped heartbeat period is kept (either element name)"
+        # Piggybacked heartbeats doubled the datagrams host B received and made a quarter of the fragments repeats
+        assert writer.findtext(f"{Q}qos/{Q}disable_heartbeat_piggyback") == "true"
     priority = {
         name: int(w.findtext(f".//{Q}property[{Q}name='fastdds.sfc.priority']/{Q}value") or 99)
         for name, w in writers.items()

@@ -46,9 +46,10 @@ def _remote_stream_specs(stream: str, enabled: bool, max_rate: float, what: str)
         ),
         ParameterSpec(
             f"remote.{stream}.qos_depth",
-            2 if stream == "depth" else 1,
-            f"QoS history depth of the remote {stream} topics (1: only the newest message is ever resent; depth "
-            "keeps 2, so that on a slow link a frame still being sent is not dropped for the next one).",
+            1 if stream == "points" else 2,
+            f"QoS history depth of the remote {stream} topics (2: on a slow or lossy link a frame still being "
+            "sent or repaired is not dropped for the next one; points keep 1, since a cloud is gated on its "
+            "acknowledgement anyway).",
             minimum=1,
             field=field + "qos_depth",
         ),
