@@ -7,6 +7,7 @@ bridges it, `BridgeNode` (ros/bridge_node.py) bridges a namespace whose publishe
 
 from __future__ import annotations
 
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -148,6 +149,11 @@ def run(node_name: str, make_node: Callable[[str], Node], args: Sequence[str] | 
                 node.close()
             node.destroy_node()
         rclpy.try_shutdown()
+        # The node has stopped; what is left is the exit. Python gives SIGINT back its default action when it
+        # finalizes, and the DDS teardown after that takes a moment: a second Ctrl-C there (launch sends its own
+        # SIGINT when a required node exits first) would kill the process (-2, "process has died"). Ignored, it
+        # cannot; SIGTERM still ends an exit that hangs.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     return code
 
 

@@ -161,3 +161,27 @@ def test_camera_node_restarts_its_camera_process_when_it_dies(namespace: str, pr
     code, output = stop_node(node)
     assert code == 0, output
     assert "restarting it (1/3)" in output
+
+
+def test_ctrl_c_again_while_the_node_exits_does_not_kill_it(namespace: str, processes) -> None:
+    """A second SIGINT during the exit (launch sends one when a required node stops first) is not a crash.
+
+    Python gives SIGINT back its default action as it finalizes, and DDS's teardown takes a moment after that;
+    a SIGINT then ended the node with -2, which launch reports as "process has died". Here SIGINT keeps coming
+    every 20 ms from the first until the node has exited, so it lands in every phase of the exit.
+    """
+    name = node_name()
+    node = start_node(processes, "camera_node", name, {**SMALL, "namespace": namespace})
+    with MultiprocessRGBDReceiver(namespace, timeout=START_TIMEOUT) as receiver:
+        receiver.grab_images()
+    deadline = time.monotonic() + 30.0
+    while node.poll() is None and time.monotonic() < deadline:
+        try:
+            node.send_signal(signal.SIGINT)
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)
+    code, output = stop_node(node, timeout=10.0)
+    assert code == 0, f"exit {code}: {output[-3000:]}"
+    assert "Traceback" not in output, output[-3000:]
+    assert not os.path.exists(segment_path(namespace)), "the camera's shared memory is left behind"
