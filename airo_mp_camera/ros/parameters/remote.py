@@ -48,8 +48,8 @@ def _remote_stream_specs(stream: str, enabled: bool, max_rate: float, what: str)
             f"remote.{stream}.qos_depth",
             1 if stream == "points" else 2,
             f"QoS history depth of the remote {stream} topics (2: on a slow or lossy link a frame still being "
-            "sent or repaired is not dropped for the next one; points keep 1, since a cloud is gated on its "
-            "acknowledgement anyway).",
+            "sent or repaired is not dropped for the next one; points keep 1: a second cloud queued behind the "
+            "first would hold a slow link twice as long).",
             minimum=1,
             field=field + "qos_depth",
         ),
