@@ -3,15 +3,18 @@
 Two simulated hosts (benchmarks/two_hosts.py). Host A runs `camera_node` (synthetic 720p RGB-D at 30 fps,
 realistic depth, the default remote streams: jpeg rgb, rvl compressedDepth, the decimated cloud at 10 Hz) with
 `remote.enable` and no budget (`remote.max_mbit_s` unset). Host B is a stock install (no profile file) that
-subscribes to every default remote stream and to /diagnostics for the whole run, recording each arrival. The
-link is 1 Gbit/s, then 100 Mbit/s, 20 Mbit/s and 100 Mbit/s again (`tc qdisc change ... tbf rate`), as a Wi-Fi
-link's rate changes. With `--loss`, both ends of the link also drop that fraction of IP packets at random (an
-eBPF classifier on each veth's egress, built from `benchmarks/loss.ll` with LLVM's `llc`).
+subscribes to every default remote stream (with ROS's default QoS, HOST_B_DEPTH) and to /diagnostics for the
+whole run, recording each arrival. The link is 1 Gbit/s, then 100 Mbit/s, 20 Mbit/s and 100 Mbit/s again
+(`tc qdisc change ... tbf rate`), as a Wi-Fi link's rate changes. With `--loss`, both ends of the link also drop
+that fraction of IP packets at random (an eBPF classifier on each veth's egress, built from `benchmarks/loss.ll`
+with LLVM's `llc`).
 
 Per phase, from SETTLE_S after the change: each stream's rate and latency (p50, p99), the link's use (bytes host
-A sent over it against its rate), and after the return to 100 Mbit/s how long depth took to get back to
-DEPTH_BACK_HZ. Host A's own rgb subscriber and a native receiver run throughout. Delay and jitter cannot be
-added here (no netem in this kernel): the round trip stays that of a veth pair.
+A sent over it against its rate; beside it payload use, what host B received of the messages), and after the
+return to 100 Mbit/s how long depth took to get back to DEPTH_BACK_HZ. Host A's own rgb subscriber and a native
+receiver run throughout. Delay and jitter cannot be added here (no netem in this kernel): the round trip stays
+that of a veth pair. `--switch` puts the slow link behind a simulated switch (`SwitchedHosts`), whose port queues
+and drops as an access point does, instead of host A's own queue.
 
     tools/isolated .venv/bin/python -m benchmarks.changing_link [--loss 0.01] [--quick]
 
@@ -33,9 +36,13 @@ from typing import Any
 import numpy as np
 
 from benchmarks.remote import CAMERA, REMOTE, ROOT, collect, environments, probe, start_camera
-from benchmarks.two_hosts import Host, TwoHosts, missing_requirements, namespaces_gone
+from benchmarks.two_hosts import Host, SwitchedHosts, TwoHosts, missing_requirements, namespaces_gone
 
 SETTLE_S = 3.0
+HOST_B_DEPTH = 10
+"""Host B's subscriptions keep this many messages: ROS's default QoS (reliable, keep last 10), what
+`create_subscription(type, topic, callback, 10)` and image_transport's subscribers ask for. A subscriber that keeps
+1 loses a frame whenever a repair holds one up behind the next (docs/remote.md, Loss)."""
 DEPTH_BACK_HZ = 8.0
 RGB = f"{REMOTE}/rgb/image_raw/compressed"
 DEPTH = f"{REMOTE}/depth/image_raw/compressedDepth"
@@ -106,11 +113,13 @@ def phase_figures(
             "p99_ms": round(float(np.percentile(latencies, 99)), 1) if latencies else None,
             "mbit_s": round(sum(sample[2] for sample in window) * 8e-6 / (end - begin), 2),
         }
-    # Use: what host B received of the remote streams (payload) against the link's rate. The bytes on the wire
-    # (IP, UDP and RTPS headers, repairs of lost fragments) are reported beside it.
+    # Use: the bytes that crossed the link (Ethernet frames, as tc counts them against its rate) against its
+    # rate. Payload use, what host B received of the remote streams' messages, is reported beside it: RTPS over
+    # 1400-byte datagrams carries at most about 87 % of the wire as payload (docs/benchmarks.md).
     payload = sum(figures[name]["mbit_s"] for name in ("rgb", "depth", "points"))
-    figures["link"] = {"payload_mbit_s": round(payload, 2), "wire_mbit_s": round(link_bytes * 8e-6 / (end - begin), 2)}
-    figures["link"]["use"] = round(payload / mbit, 3)
+    wire = link_bytes * 8e-6 / (end - begin)
+    figures["link"] = {"payload_mbit_s": round(payload, 2), "wire_mbit_s": round(wire, 2)}
+    figures["link"] |= {"use": round(wire / mbit, 3), "payload_use": round(payload / mbit, 3)}
     return figures
 
 
@@ -130,6 +139,8 @@ def run(
     extra: dict[str, object] | None = None,
     schedule: tuple[Phase, ...] = SCHEDULE,
     checks: bool = True,
+    switched: bool = False,
+    probe_depth: int = HOST_B_DEPTH,
 ) -> dict[str, Any]:
     """The schedule on fresh hosts; returns the phases' figures, the checks (of SCHEDULE) and the timeline."""
     reason = missing_requirements()
@@ -142,15 +153,17 @@ def run(
     log_path = build / f"bench-remote-changing{'-loss' if loss else ''}.log"
     build.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"loss": loss, "schedule": [p.__dict__ for p in schedule], "settle_s": SETTLE_S}
-    with log_path.open("wb") as log, TwoHosts() as hosts:
+    result["slow link behind"] = "a switch" if switched else "host A"
+    result["host B history depth"] = probe_depth
+    with log_path.open("wb") as log, SwitchedHosts() if switched else TwoHosts() as hosts:
         assert hosts.b is not None
         if loss > 0:
-            for host, link in ((hosts.a, hosts.link_a), (hosts.b, hosts.link_b)):
+            for host, link in hosts.shaped_ends():
                 attach_loss(host, link, loss, build)
         start_camera(hosts.a, env["node"], 1280, 720, True, log, remote_raw=False, extra=dict(extra or {}))
         total = sum(p.seconds for p in schedule) + 2.0
-        topics = [RGB, DEPTH, POINTS, "/diagnostics"]
-        b = probe(hosts.b, env["stock"], total, topics, warmup=0.0, connect_timeout=40, timeline=True)
+        topics, stock = [RGB, DEPTH, POINTS, "/diagnostics"], env["stock"]
+        b = probe(hosts.b, stock, total, topics, warmup=0.0, connect_timeout=40, timeline=True, depth=probe_depth)
         a = probe(hosts.a, env["local"], total, [LOCAL_RGB], warmup=0.0, connect_timeout=40, timeline=True)
         native = probe(hosts.a, env["local"], total, [], native=True, warmup=0.0, connect_timeout=40)
         time.sleep(4.0)  # discovery and the first frames, at 1 Gbit/s
@@ -184,7 +197,7 @@ def run(
     return result
 
 
-def run_schedule(hosts: TwoHosts, schedule: tuple[Phase, ...]) -> list[tuple[float, float, int]]:
+def run_schedule(hosts: TwoHosts | SwitchedHosts, schedule: tuple[Phase, ...]) -> list[tuple[float, float, int]]:
     """Shapes the link phase by phase; returns (begin, end, bytes host A sent over the link from SETTLE_S after
     begin) of each (wall-clock times)."""
     changes = []
@@ -203,6 +216,7 @@ def print_report(result: dict[str, Any]) -> None:
         print(f"changing link: skipped ({result['skipped']})")
         return
     loss = f", loss {result['loss']}" if result["loss"] else ""
+    loss += ", behind a switch" if result.get("slow link behind") == "a switch" else ""
     print(f"\nchanging link{loss} (from {SETTLE_S} s after each change):")
     for figures in result["phases"]:
         row = {name: figures[name] for name in ("rgb", "depth", "points", "local_rgb", "link")}
@@ -216,15 +230,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loss", type=float, default=0.0, help="fraction of IP packets dropped on each end")
     parser.add_argument("--quick", action="store_true", help="10 s phases")
+    parser.add_argument("--switch", action="store_true", help="the slow link behind a simulated switch")
+    parser.add_argument("--depth", type=int, default=HOST_B_DEPTH, help="host B's subscriptions' history depth")
     parser.add_argument("--set", action="append", default=[], help="camera_node parameter name=value")
     parser.add_argument(
         "--output", default=None, help="JSON report (default benchmarks/results-remote-changing*.json)"
     )
     args = parser.parse_args(argv)
     extra = dict(item.split("=", 1) for item in args.set)
-    result = run(args.loss, args.quick, extra)
+    result = run(args.loss, args.quick, extra, switched=args.switch, probe_depth=args.depth)
     print_report(result)
-    default = f"results-remote-changing{'-loss' if args.loss else ''}{'-quick' if args.quick else ''}.json"
+    tags = ("-switch" if args.switch else "") + ("-loss" if args.loss else "") + ("-quick" if args.quick else "")
+    default = f"results-remote-changing{tags}.json"
     Path(args.output or Path(__file__).with_name(default)).write_text(json.dumps(result, indent=1) + "\n")
     sys.exit(0 if result.get("pass", True) else 1)
 

@@ -326,6 +326,7 @@ def changing_link_figure(result: Mapping[str, Any], path: Path) -> Path:
     figure = Figure(figsize=(14, 10), dpi=100, layout="constrained")
     loss = float(result.get("loss") or 0.0)
     title = "changing link, nothing set" + (f", {loss * 100:g} % packet loss" if loss else ", no packet loss")
+    title += ", behind a switch" if result.get("slow link behind") == "a switch" else ""
     times = result.get("phase_times") or []
     if "skipped" in result or not times:
         figure.suptitle(title)
@@ -469,10 +470,14 @@ def is_changing_link(report: Mapping[str, Any]) -> bool:
 def changing_link_paths(report_path: Path, report: Mapping[str, Any]) -> dict[str, Path]:
     """The figures of the changing-link runs a `make bench-remote` report holds (its "changing_link": name -> run),
     beside it: `results-remote.json` -> `results-remote-changing.png`, with loss `results-remote-changing-loss.png`
-    (several lossy runs: their names added, "-loss-5-loss")."""
+    (several lossy runs: their names added, "-loss-5-loss"), behind a switch `results-remote-changing-switch.png`."""
     runs = {name: run for name, run in (report.get("changing_link") or {}).items() if isinstance(run, dict)}
     runs = {name: run for name, run in runs.items() if "skipped" not in run}
-    suffixes = {name: "-loss" if float(run.get("loss") or 0.0) > 0 else "" for name, run in runs.items()}
+    suffixes = {
+        name: ("-switch" if run.get("slow link behind") == "a switch" else "")
+        + ("-loss" if float(run.get("loss") or 0.0) > 0 else "")
+        for name, run in runs.items()
+    }
     paths = {}
     for name, suffix in suffixes.items():
         if list(suffixes.values()).count(suffix) > 1:

@@ -11,7 +11,10 @@ hand (`remote_bridge_node`, node `remote_png`) serves compressedDepth as PNG. Ho
 install for the compressed streams (no profile file: rclpy, then a Cyclone DDS reader,
 benchmarks/cyclone_reader.py); the raw cases restart the camera with the TCP opt-in
 (remote.transport large_data) and run host B's probes under config/fastdds_multi_host.xml. Each
-case prints its figures and PASS/FAIL against issue #10's targets. Timings on a shared machine are noisy.
+case prints its figures and PASS/FAIL against issue #10's targets. Then, on hosts of their own: the changing
+link (benchmarks/changing_link.py; without and with loss against issue #28's targets, and behind a simulated
+switch, measured only) and several subscribers on different links (benchmarks/several_subscribers.py, measured
+only). Timings on a shared machine are noisy.
 """
 
 from __future__ import annotations
@@ -149,9 +152,11 @@ def probe(
     connect_timeout: float = 15.0,
     cyclone: bool = False,
     timeline: bool = False,
+    best_effort: bool = False,
+    depth: int = 1,
 ) -> subprocess.Popen[bytes]:
     """A probe process (benchmarks/remote_probe.py) in `host`; `collect()` reads its report (`timeline`: with every
-    arrival and status, timed).
+    arrival and status, timed; `best_effort`: a best-effort subscriber, else reliable; `depth`: its history depth).
 
     cyclone: a Cyclone DDS reader (benchmarks/cyclone_reader.py) instead of rclpy; `env` must then pin it to
     the host's interface (CYCLONEDDS_URI, `cyclone_environment`).
@@ -159,6 +164,8 @@ def probe(
     mode = ["native", "--namespace", CAMERA] if native else ["cyclone" if cyclone else "ros", *topics]
     timing = ["--seconds", str(seconds), "--warmup", str(warmup), "--connect-timeout", str(connect_timeout)]
     timing += ["--timeline"] if timeline else []
+    timing += ["--best-effort"] if best_effort else []
+    timing += ["--depth", str(depth)] if depth != 1 else []
     return host.popen(
         [sys.executable, "-m", "benchmarks.remote_probe", *mode, *timing], env=env, stdout=subprocess.PIPE
     )
@@ -476,6 +483,17 @@ def main(argv: list[str] | None = None) -> int:
                 for name, loss in (("no loss", 0.0), ("1 % loss", 0.01)):
                     changing[name] = changing_link.run(loss=loss, quick=args.quick, extra=run.extra)
                     changing_link.print_report(changing[name])
+                # measured, no target: the slow link's queue at a switch's port (an access point's), not host A's
+                switched = changing_link.run(quick=args.quick, extra=run.extra, checks=False, switched=True)
+                changing["no loss, behind a switch"] = switched
+                changing_link.print_report(switched)
+            several: dict[str, Any] = {}
+            if not args.only or "several" in args.only:
+                hosts.close()
+                from benchmarks import several_subscribers
+
+                several = several_subscribers.run(args.quick)
+                several_subscribers.print_report(several)
             passed = all(case.get("pass", True) for case in [*run.cases.values(), *changing.values()])
             report = {
                 "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
@@ -487,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
                 "parameters_set": run.extra,
                 "cases": run.cases,
                 "changing_link": changing,
+                "several_subscribers": several,
                 "pass": passed,
                 "duration_s": round(time.time() - started, 1),
             }

@@ -11,7 +11,7 @@ Native: frames grabbed and frame ids skipped (and the camera's rate from the ids
 the topic name.
 Cyclone: a plain Cyclone DDS participant (benchmarks/cyclone_reader.py) reads compressed topics as
 rmw_cyclonedds_cpp would.
-QoS: reliable, keep last 1.
+QoS: reliable (or best effort, `--best-effort`), keep last 1 (or `--depth`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,13 @@ def _type_of(topic: str) -> Any:
 
 
 def ros_probe(
-    topics: list[str], seconds: float, connect_timeout: float, warmup: float, timeline: bool = False
+    topics: list[str],
+    seconds: float,
+    connect_timeout: float,
+    warmup: float,
+    timeline: bool = False,
+    best_effort: bool = False,
+    depth: int = 1,
 ) -> dict[str, Any]:
     """Subscribes to `topics` for `seconds` after the first message (or after `connect_timeout`).
 
@@ -59,7 +65,8 @@ def ros_probe(
     node = rclpy.create_node(f"remote_probe_{int(time.time() * 1000) % 100000}")
     arrivals: dict[str, list[tuple[float, float, int]]] = {topic: [] for topic in topics}
     decoded: dict[str, list[bool]] = {topic: [] for topic in topics}
-    qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE)
+    reliability = ReliabilityPolicy.BEST_EFFORT if best_effort else ReliabilityPolicy.RELIABLE
+    qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=reliability)
     remote_status: dict[str, str] = {}
     statuses: list[tuple[float, dict[str, str]]] = []
 
@@ -70,6 +77,7 @@ def ros_probe(
                     if status.name.endswith("remote bridge"):
                         remote_status.clear()
                         remote_status.update({value.key: value.value for value in status.values})
+                        remote_status["status name"] = status.name  # several remote bridges: which one
                         if timeline:
                             statuses.append((time.time(), dict(remote_status)))
                 return
@@ -204,9 +212,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--namespace", default="camera")
     parser.add_argument("--connect-timeout", type=float, default=20.0)
     parser.add_argument("--timeline", action="store_true", help="every arrival and status, with its time (ros)")
+    parser.add_argument("--best-effort", action="store_true", help="subscribe best effort (ros; default reliable)")
+    parser.add_argument("--depth", type=int, default=1, help="the subscriptions' history depth (ros)")
     args = parser.parse_args(argv)
     if args.mode == "ros":
-        report = ros_probe(args.topics, args.seconds, args.connect_timeout, args.warmup, args.timeline)
+        report = ros_probe(
+            args.topics, args.seconds, args.connect_timeout, args.warmup, args.timeline, args.best_effort, args.depth
+        )
     elif args.mode == "cyclone":
         from benchmarks.cyclone_reader import cyclone_probe
 

@@ -174,12 +174,11 @@ class TwoHosts:
 
     def link_bytes(self) -> int:
         """Bytes host A has sent over the link so far."""
-        done = subprocess.run(self.a.enter(["cat", "/proc/net/dev"]), capture_output=True)  # this netns's view
-        for line in done.stdout.decode().splitlines():
-            name, _, counters = line.partition(":")
-            if name.strip() == self.link_a:
-                return int(counters.split()[8])  # receive: 8 fields, then transmit bytes
-        return 0
+        return sent_bytes(self.a, self.link_a)
+
+    def shaped_ends(self) -> list[tuple[Host, str]]:
+        """(host, interface) of each shaped end of the link: where loss is added too."""
+        return [(self.a, self.link_a)] + ([(self.b, self.link_b)] if self.b is not None else [])
 
     def close(self) -> None:
         """Stops every process of both hosts by pid; the namespaces and the veth pair go with them."""
@@ -194,8 +193,104 @@ class TwoHosts:
         self.close()
 
 
-def namespaces_gone(hosts: TwoHosts) -> bool:
-    """Whether both holders exited (their network namespaces, and the veth pair, are then gone)."""
-    hosts_alive = [h for h in (hosts.a, hosts.b) if h is not None and h.holder.poll() is None]
+class SwitchedHosts:
+    """Host A and one or more other hosts on a switch: the bottleneck is the switch's port, as an access point's is.
+
+    The switch is a Linux bridge in a namespace of its own; every host has a veth pair to one of its ports, all
+    in one /24 of 198.18.0.0/15. Host A's link runs at 1 Gbit/s; each other host's link is shaped on both of its
+    ends: the switch's port towards it (what host A's traffic queues in, and is dropped from when that queue is
+    full) and the host's own. Unlike `TwoHosts`, where the queue in front of the slow link is host A's own
+    (whose socket buffers then block its sender), nothing here tells host A's kernel that the link is slow: only
+    what the subscribers acknowledge. Use as a context manager; `b` is the first other host.
+    """
+
+    def __init__(self, others: Sequence[str] = ("B",), rate: str = LINK_RATE) -> None:
+        tag = f"{os.getpid() % 100000}"
+        self.switch = Host("switch", "")
+        try:
+            self.a = Host("A", SUBNET_A)
+        except BaseException:
+            self.switch.close()
+            raise
+        self.others: dict[str, Host] = {}
+        self.ports: dict[str, tuple[str, str]] = {}  # host name: (the switch's port, the host's interface)
+        try:
+            self.switch.run(["ip", "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"])
+            self.switch.run(["ip", "link", "set", "br0", "up"])
+            for index, name in enumerate(others):
+                self.others[name] = Host(name, f"198.18.0.{index + 2}")
+            for name, host in {"A": self.a, **self.others}.items():
+                port, link = f"s{name}{tag}", f"v{name}{tag}"
+                self.ports[name] = (port, link)
+                subprocess.run(
+                    ["ip", "link", "add", port, "netns", str(self.switch.pid), "type", "veth", "peer", "name", link]
+                    + ["netns", str(host.pid)],
+                    check=True,
+                    capture_output=True,
+                )
+                self.switch.run(["ip", "link", "set", port, "master", "br0", "up"])
+                host.run(["ip", "addr", "add", f"{host.address}/24", "dev", link])
+                host.run(["ip", "link", "set", link, "up", "multicast", "on"])
+                host.run(["ip", "route", "add", "224.0.0.0/4", "dev", link])
+                for end_host, end in ((self.switch, port), (host, link)):
+                    end_host.run(tbf("add", end, LINK_RATE if name == "A" else rate))
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def b(self) -> Host:
+        return next(iter(self.others.values()))
+
+    @property
+    def link_a(self) -> str:
+        return self.ports["A"][1]
+
+    @property
+    def link_b(self) -> str:
+        return self.ports[next(iter(self.others))][1]
+
+    def shape(self, rate: str, name: str | None = None) -> None:
+        """Shapes the link of host `name` (default: B) anew on both of its ends."""
+        port, link = self.ports[name or next(iter(self.others))]
+        self.switch.run(tbf("change", port, rate))
+        self.others[name or next(iter(self.others))].run(tbf("change", link, rate))
+
+    def link_bytes(self, name: str | None = None) -> int:
+        """Bytes the switch has passed on to host `name` (default: B) so far: what crossed its slow link."""
+        return sent_bytes(self.switch, self.ports[name or next(iter(self.others))][0])
+
+    def shaped_ends(self, name: str | None = None) -> list[tuple[Host, str]]:
+        """(host, interface) of both ends of host `name`'s (default: B's) link: where loss is added too."""
+        key = name or next(iter(self.others))
+        port, link = self.ports[key]
+        return [(self.switch, port), (self.others[key], link)]
+
+    def close(self) -> None:
+        """Stops every process of every host by pid, then the switch; the namespaces and veth pairs go with them."""
+        for host in [*self.others.values(), self.a, self.switch]:
+            host.close()
+
+    def __enter__(self) -> SwitchedHosts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def sent_bytes(host: Host, link: str) -> int:
+    """Bytes `host` has sent out of its interface `link` so far (its network namespace's /proc/net/dev)."""
+    done = subprocess.run(host.enter(["cat", "/proc/net/dev"]), capture_output=True)
+    for line in done.stdout.decode().splitlines():
+        name, _, counters = line.partition(":")
+        if name.strip() == link:
+            return int(counters.split()[8])  # receive: 8 fields, then transmit bytes
+    return 0
+
+
+def namespaces_gone(hosts: TwoHosts | SwitchedHosts) -> bool:
+    """Whether every holder exited (their network namespaces, and the veth pairs, are then gone)."""
+    every = [hosts.a, hosts.b] if isinstance(hosts, TwoHosts) else [hosts.a, hosts.switch, *hosts.others.values()]
+    hosts_alive = [h for h in every if h is not None and h.holder.poll() is None]
     link = subprocess.run(["ip", "link", "show", hosts.link_a], capture_output=True)
     return not hosts_alive and link.returncode != 0

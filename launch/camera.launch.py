@@ -56,7 +56,7 @@ from airo_mp_camera.ros.discovery import discovery_environment
 from airo_mp_camera.ros.fastdds_profiles import profile_environment
 from airo_mp_camera.ros.parameters import REMOTE_SPECS, ParameterError, check_all, remote_bridge_config
 from airo_mp_camera.ros.remote import REMOTE_BRIDGE_SIBLING_ENV
-from airo_mp_camera.ros.remote_setup import REMOTE_NODE_NAME, remote_bridge_parameters, remote_bridge_setup
+from airo_mp_camera.ros.remote_setup import bridge_names, remote_bridge_parameters, remote_bridge_setup
 
 SHARE = get_package_share_directory("airo_mp_camera")
 # camera_link (x forward, y left, z up) to an optical frame (z forward, x right, y down): roll -90, yaw -90 degrees.
@@ -104,30 +104,38 @@ def _rviz(name: str) -> Node:
     return Node(package="rviz2", executable="rviz2", name=f"{name}_rviz", arguments=["-d", path], output="screen")
 
 
-def _remote_bridge(name: str, config_file: str, overrides: dict) -> Node:
-    """The camera's remote bridge (`/<name>/remote/...` for other machines), restarted by launch if it dies.
+def _remote_bridges(name: str, config_file: str, overrides: dict) -> list[Node]:
+    """The camera's remote bridges (`/<name>/remote/...` for other machines; `remote_bridges` may name more), each
+    restarted by launch if it dies.
 
-    Its parameters are the camera node's bridge and remote ones; its Fast DDS profile (paced for the link),
-    publication mode and discovery range as `RemoteBridgeSetup` (ros/remote_setup.py) gives them.
+    Their parameters are the camera node's bridge and remote ones; each one's Fast DDS profile (paced for the
+    link), publication mode and discovery range as `RemoteBridgeSetup` (ros/remote_setup.py) gives them.
     """
     parameters = remote_bridge_parameters([config_file], overrides, name)
     try:
         config = remote_bridge_config(parameters, name)
-        setup = remote_bridge_setup(check_all(REMOTE_SPECS, parameters), config, f"/{name}", get_logger(name))
+        remote_values = check_all(REMOTE_SPECS, parameters)
+        setups = [
+            remote_bridge_setup(remote_values, config, f"/{name}", get_logger(name), node_name)
+            for node_name in bridge_names(str(remote_values["remote.bridges"]))
+        ]
     except ParameterError as error:
         raise LaunchArgumentError(f"remote:=true: {error}") from None
-    return Node(
-        package="airo_mp_camera",
-        executable="remote_bridge_node",
-        name=REMOTE_NODE_NAME,
-        namespace=name,
-        output="screen",
-        emulate_tty=True,
-        parameters=[parameters],
-        additional_env=setup.environment(setup.write_paced_profile(name)),
-        respawn=True,
-        respawn_delay=REMOTE_RESPAWN_DELAY_S,
-    )
+    return [
+        Node(
+            package="airo_mp_camera",
+            executable="remote_bridge_node",
+            name=setup.node_name,
+            namespace=name,
+            output="screen",
+            emulate_tty=True,
+            parameters=[parameters],
+            additional_env=setup.environment(setup.write_paced_profile(name)),
+            respawn=True,
+            respawn_delay=REMOTE_RESPAWN_DELAY_S,
+        )
+        for setup in setups
+    ]
 
 
 def _camera(context: LaunchContext) -> list:
@@ -162,7 +170,7 @@ def _camera(context: LaunchContext) -> list:
         shutdown_when_camera_exits(camera, name),
     ]
     if args["remote"]:
-        actions.append(_remote_bridge(name, config_file, overrides))
+        actions += _remote_bridges(name, config_file, overrides)
     if args["publish_tf"]:
         actions += _static_transforms(name, args["baseline"])
     if args["rviz"]:

@@ -41,7 +41,7 @@ from airo_mp_camera.ros.parameters import (
     remote_bridge_config,
 )
 from airo_mp_camera.ros.remote import REMOTE_BRIDGE_SIBLING_ENV, RemoteBridgeProcess
-from airo_mp_camera.ros.remote_setup import remote_bridge_process
+from airo_mp_camera.ros.remote_setup import bridge_names, remote_bridge_process
 
 MAX_CAMERA_RESTARTS = 3
 
@@ -73,11 +73,12 @@ class CameraNode(BridgedNode):
         self.camera_config: CameraConfig = camera_config(values)
         # The remote bridge's streams are written too: it reads them from this camera's shared memory.
         self._remote_config = remote_bridge_config(values, self.get_name()) if remote_values["remote.enable"] else None
+        self._bridge_names = bridge_names(str(remote_values["remote.bridges"])) if self._remote_config else ()
         self.publisher: CameraPublisher | None = None
         self.camera_restarts = 0
         self._camera_error: str | None = None
         self.consumers: ConsumerControl | None = None
-        self.remote: RemoteBridgeProcess | None = None
+        self.remotes: list[RemoteBridgeProcess] = []
         check_consumers_available(consumer_values, config)  # before the camera starts
         self.warn_socket_buffers()
         self.remove_dead_fastdds_segments()  # also those of a remote bridge child that died
@@ -93,7 +94,7 @@ class CameraNode(BridgedNode):
         except BaseException:
             self.close()
             raise
-        remote = f"; remote bridge pid {self.remote.pid}" if self.remote is not None else ""
+        remote = "".join(f"; {bridge.label} pid {bridge.pid}" for bridge in self.remotes)
         self.get_logger().info(self.summary(f"hosting a {self.camera_config.camera_type} camera, bridging", remote))
 
     def _without_unavailable_streams(self, config: BridgeConfig, camera: CameraConfig) -> BridgeConfig:
@@ -119,7 +120,7 @@ class CameraNode(BridgedNode):
 
     # ------------------------------------------------------------------------------ remote bridge child
     def _start_remote(self, remote_values: dict[str, Any]) -> None:
-        """Starts the remote bridge as a child process: node `remote` in this node's namespace, this namespace."""
+        """Starts each remote bridge (`remote.bridges`) as a child process, named as given, in this namespace."""
         assert self._remote_config is not None
         parameters = {spec.name: spec.check(self.values[spec.name]) for spec in BRIDGE_SPECS + REMOTE_SPECS}
         parameters["namespace"] = self.bridge_config.namespace
@@ -132,15 +133,16 @@ class CameraNode(BridgedNode):
                 f"can slow them. Run this node with {local} and {profile_variable()}=config/fastdds_host_only.xml "
                 "(the launch files' remote:=true does)."
             )
-        self.remote = remote_bridge_process(
-            parameters, remote_values, self._remote_config, self.get_fully_qualified_name(), self.get_logger()
-        )
-        self.remote.start()
+        for name in self._bridge_names:
+            camera, logger = self.get_fully_qualified_name(), self.get_logger()
+            bridge = remote_bridge_process(parameters, remote_values, self._remote_config, camera, logger, name)
+            self.remotes.append(bridge)
+            bridge.start()
         self.create_timer(WATCH_PERIOD_S, self._watch_remote)
 
     def _watch_remote(self) -> None:
-        if self.remote is not None:
-            message = self.remote.watch()
+        for bridge in self.remotes:
+            message = bridge.watch()
             if message is not None:
                 self.get_logger().error(message)
                 self.remove_dead_fastdds_segments()  # the dead bridge's, unless it lived under 2 s
@@ -193,23 +195,23 @@ class CameraNode(BridgedNode):
         ]
         remote = []
         remote_error = None
-        if self.remote is not None:
-            remote_alive = self.remote.alive()
-            remote = [
-                ("remote bridge alive", str(remote_alive)),
-                ("remote bridge pid", str(self.remote.pid)),
-                ("remote bridge restarts", str(self.remote.restarts)),
+        for bridge in self.remotes:
+            remote_alive = bridge.alive()
+            remote += [
+                (f"{bridge.label} alive", str(remote_alive)),
+                (f"{bridge.label} pid", str(bridge.pid)),
+                (f"{bridge.label} restarts", str(bridge.restarts)),
             ]
-            remote_error = None if remote_alive else (self.remote.error or "remote bridge not running")
+            if not remote_alive:
+                remote_error = remote_error or bridge.error or f"{bridge.label} not running"
         error = None if alive else (self._camera_error or "camera process not running")
         return values + consumers + remote, error or remote_error
 
     # ------------------------------------------------------------------------------ shutdown
     def close(self) -> None:
-        """Stops the remote bridge child, finishes recordings, stops the bridge and the camera process."""
-        if self.remote is not None:
-            self.remote.stop()
-            self.remote = None
+        """Stops the remote bridge children, finishes recordings, stops the bridge and the camera process."""
+        while self.remotes:
+            self.remotes.pop().stop()
         if self.consumers is not None:
             self.consumers.close()
             self.consumers = None

@@ -79,6 +79,7 @@ class RemoteBridgeProcess:
         paced_profile: the XML text of a profile to give the child instead of `fastdds_profile` (written to a
             file of its own while the child runs, with rmw_fastrtps told to apply its publication mode: see
             ros/link_pacing.py); None: `fastdds_profile` as it is.
+        node_name: the child's node name (its topics: <namespace>/<node_name>/...).
     """
 
     def __init__(
@@ -88,9 +89,11 @@ class RemoteBridgeProcess:
         fastdds_profile: str,
         discovery_range: str,
         paced_profile: str | None = None,
+        node_name: str = "remote",
     ) -> None:
         self.parameters = {**parameters, "remote.enable": True}
         self.namespace = namespace
+        self.node_name = node_name
         self.fastdds_profile = fastdds_profile
         self.discovery_range = discovery_range
         self.paced_profile = paced_profile
@@ -104,6 +107,11 @@ class RemoteBridgeProcess:
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
+
+    @property
+    def label(self) -> str:
+        """What logs and /diagnostics call it: "remote bridge", and its node name if that is not the default."""
+        return "remote bridge" if self.node_name == "remote" else f"remote bridge {self.node_name}"
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -127,14 +135,14 @@ class RemoteBridgeProcess:
                 "airo_mp_camera.ros.remote_bridge_node",
                 "--ros-args",
                 "-r",
-                "__node:=remote",
+                f"__node:={self.node_name}",
                 "-r",
                 f"__ns:={self.namespace}",
                 "--params-file",
                 path,
             ]
             self.process = subprocess.Popen(args, env=env)
-            logger.info("remote bridge started (pid %d)", self.process.pid)
+            logger.info("%s started (pid %d)", self.label, self.process.pid)
 
     def watch(self) -> str | None:
         """Restarts the child if it died (at most MAX_REMOTE_RESTARTS times); returns a message if it did."""
@@ -144,15 +152,15 @@ class RemoteBridgeProcess:
         code = process.returncode
         self._remove_temporary_files()
         if code == 2:  # bad parameters: restarting cannot help
-            self.error = "remote bridge exited: invalid parameters (see its log)"
+            self.error = f"{self.label} exited: invalid parameters (see its log)"
             self.process = None
             return self.error
         if self.restarts >= MAX_REMOTE_RESTARTS:
-            self.error = f"remote bridge exited with code {code}; gave up after {MAX_REMOTE_RESTARTS} restarts"
+            self.error = f"{self.label} exited with code {code}; gave up after {MAX_REMOTE_RESTARTS} restarts"
             self.process = None
             return self.error
         self.restarts += 1
-        self.error = f"remote bridge exited with code {code}; restarted ({self.restarts}/{MAX_REMOTE_RESTARTS})"
+        self.error = f"{self.label} exited with code {code}; restarted ({self.restarts}/{MAX_REMOTE_RESTARTS})"
         self.start()
         return self.error
 
@@ -168,7 +176,7 @@ class RemoteBridgeProcess:
                         process.wait(timeout)
                         break
                     except subprocess.TimeoutExpired:
-                        logger.warning("remote bridge (pid %d) did not stop after signal %d", process.pid, sig)
+                        logger.warning("%s (pid %d) did not stop after signal %d", self.label, process.pid, sig)
                     except ProcessLookupError:
                         break
             self._remove_temporary_files()

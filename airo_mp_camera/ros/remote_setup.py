@@ -9,6 +9,7 @@ gives them to its child process (`RemoteBridgeProcess`), the launch files to the
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,23 @@ from airo_mp_camera.ros.remote import RemoteBridgeProcess, remote_profile, socke
 
 REMOTE_NODE_NAME = "remote"
 """The remote bridge's node name, in the camera node's namespace: its topics are /<camera>/remote/..."""
+_NODE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def bridge_names(text: str) -> tuple[str, ...]:
+    """`remote.bridges` as a tuple of node names; ParameterError for an empty list, a bad or repeated name."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    bad = [name for name in names if not _NODE_NAME.fullmatch(name)]
+    if not names or bad:
+        what = f"{', '.join(map(repr, bad))} is not a ROS node name" if bad else "no name given"
+        raise ParameterError(
+            f"parameter 'remote.bridges': {what}; expected node names (letters, digits, _), comma-separated, "
+            f"e.g. {REMOTE_NODE_NAME},{REMOTE_NODE_NAME}_wifi; got {text!r}"
+        )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ParameterError(f"parameter 'remote.bridges': {', '.join(map(repr, repeated))} named twice; got {text!r}")
+    return names
 
 
 class Logger(Protocol):
@@ -47,11 +65,13 @@ class RemoteBridgeSetup:
         discovery_range: `remote.discovery_range` (SYSTEM_DEFAULT: the distro's).
         paced_profile: XML text of `profile` with the flow controller (ros/link_pacing.py), to be written to a
             file the process reads instead of `profile`; None: `profile` as it is.
+        node_name: the remote bridge's node name (its topics: /<camera>/<node_name>/...).
     """
 
     profile: str
     discovery_range: str
     paced_profile: str | None = None
+    node_name: str = REMOTE_NODE_NAME
 
     def environment(self, profile_file: str | None = None) -> dict[str, str]:
         """The variables the process gets, each named as this distro reads it.
@@ -68,20 +88,25 @@ class RemoteBridgeSetup:
     def write_paced_profile(self, name: str) -> str | None:
         """Writes the paced profile to a file of camera `name`'s; its path (None: no paced profile).
 
-        The file is `<tmp>/airo_mp_camera_<name>_remote.xml`, one per camera, replaced by each launch.
+        The file is `<tmp>/airo_mp_camera_<name>_<node name>.xml`, one per camera and remote bridge, replaced by each
+        launch.
         """
         if self.paced_profile is None:
             return None
-        path = os.path.join(tempfile.gettempdir(), f"airo_mp_camera_{name}_remote.xml")
+        path = os.path.join(tempfile.gettempdir(), f"airo_mp_camera_{name}_{self.node_name}.xml")
         with open(path, "w") as file:
             file.write(self.paced_profile)
         return path
 
 
 def remote_bridge_setup(
-    remote_values: Mapping[str, Any], remote_config: BridgeConfig, camera_node: str, logger: Logger | None = None
+    remote_values: Mapping[str, Any],
+    remote_config: BridgeConfig,
+    camera_node: str,
+    logger: Logger | None = None,
+    node_name: str = REMOTE_NODE_NAME,
 ) -> RemoteBridgeSetup:
-    """The setup of the remote bridge of the camera node `camera_node` (its fully qualified name).
+    """The setup of the remote bridge `node_name` of the camera node `camera_node` (its fully qualified name).
 
     Warns on `logger` when the kernel caps the socket buffers the profile asks for.
 
@@ -102,10 +127,10 @@ def remote_bridge_setup(
             logger.warning(warning)
     paced = None
     if transport == "udp" and not remote_values["remote.fastdds_profile"]:
-        topics = remote_topics(f"{camera_node.rstrip('/')}/{REMOTE_NODE_NAME}", REMOTE_STREAMS)
+        topics = remote_topics(f"{camera_node.rstrip('/')}/{node_name}", REMOTE_STREAMS)
         budget = max(remote_config.link_budget_mbit_s, AUTOMATIC_MBIT_S)
         paced = paced_profile(profile, budget, remote_config.link_priority, topics)
-    return RemoteBridgeSetup(profile, str(remote_values["remote.discovery_range"]), paced)
+    return RemoteBridgeSetup(profile, str(remote_values["remote.discovery_range"]), paced, node_name)
 
 
 def remote_bridge_process(
@@ -114,11 +139,17 @@ def remote_bridge_process(
     remote_config: BridgeConfig,
     camera_node: str,
     logger: Logger,
+    node_name: str = REMOTE_NODE_NAME,
 ) -> RemoteBridgeProcess:
-    """The camera node's remote bridge child (not started yet), set up as `remote_bridge_setup` says."""
-    setup = remote_bridge_setup(remote_values, remote_config, camera_node, logger)
+    """The camera node's remote bridge child `node_name` (not started yet), set up as `remote_bridge_setup` says."""
+    setup = remote_bridge_setup(remote_values, remote_config, camera_node, logger, node_name)
     return RemoteBridgeProcess(
-        parameters, camera_node, setup.profile, setup.discovery_range, paced_profile=setup.paced_profile
+        parameters,
+        camera_node,
+        setup.profile,
+        setup.discovery_range,
+        paced_profile=setup.paced_profile,
+        node_name=node_name,
     )
 
 

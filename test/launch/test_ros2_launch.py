@@ -229,7 +229,9 @@ TOPIC_TIMEOUT = 90.0  # seconds until every topic of every camera carried messag
 STOP_TIMEOUT = 30.0  # seconds for `ros2 launch` to end after Ctrl-C
 SMALL = {"width": 320, "height": 240, "fps": 15.0}  # where the launch takes a parameters file: light on 2 cores
 CAMERA_TOPICS = ("rgb/image_raw", "rgb/camera_info", "depth/image_raw", "depth/camera_info", "points")
+WIFI = "remote_wifi"
 REMOTE_TOPICS = ("remote/rgb/image_raw/compressed", "remote/depth/image_raw/compressedDepth")
+REMOTE_TOPICS += (f"{WIFI}/rgb/image_raw/compressed",)
 
 
 def small_parameters(path: Path) -> Path:
@@ -304,7 +306,12 @@ LAUNCHES = {
         2,
     ),
     # synthetic.launch.py sets config_file itself (config/synthetic.yaml, 1280x720 at 30 fps): no small size there
-    "synthetic_remote": ("synthetic.launch.py", lambda names, small: ["remote:=true", f"camera_name:={names[0]}"], 1),
+    # with a second remote bridge (remote_bridges): each is a sibling node with topics of its own
+    "synthetic_remote": (
+        "synthetic.launch.py",
+        lambda names, small: ["remote:=true", f"remote_bridges:=remote,{WIFI}", f"camera_name:={names[0]}"],
+        1,
+    ),
 }
 
 
@@ -328,7 +335,7 @@ def test_every_topic_and_static_transform_arrive_then_ctrl_c_leaves_nothing(proc
     tf = _tf_available()
     kinds = {"image_raw": Image, "camera_info": CameraInfo, "points": PointCloud2}
     topics = {
-        f"/{name}/{topic}": CompressedImage if topic.startswith("remote/") else kinds[topic.rsplit("/", 1)[-1]]
+        f"/{name}/{topic}": CompressedImage if topic.startswith("remote") else kinds[topic.rsplit("/", 1)[-1]]
         for name in names
         for topic in (*CAMERA_TOPICS, *(REMOTE_TOPICS if remote else ()))
     }
@@ -398,7 +405,7 @@ def test_every_topic_and_static_transform_arrive_then_ctrl_c_leaves_nothing(proc
             program: [pid for (pid, _), line in seen.items() if program in line]
             for program in ("/camera_node ", "/static_transform_publisher ", "/remote_bridge_node ")
         }
-        expected = [count, 2 * count if tf else 0, 1 if remote else 0]
+        expected = [count, 2 * count if tf else 0, 2 if remote else 0]
         bridge = " ".join(line for line in seen.values() if "/remote_bridge_node " in line)
         assert [len(pids) for pids in programs.values()] == expected, f"the launch's processes: {seen}"
         segments = [Path(segment_path(name)) for name in names]
@@ -432,13 +439,13 @@ def test_every_topic_and_static_transform_arrive_then_ctrl_c_leaves_nothing(proc
     assert "Traceback" not in output, output
     assert launch_stopped_on_ctrl_c(after), after
     started = [int(pid) for pid in re.findall(r"process started with pid \[(\d+)\]", output)]
-    assert len(started) == count + (2 * count if tf else 0) + (1 if remote else 0), output
+    assert len(started) == count + (2 * count if tf else 0) + (2 if remote else 0), output
     for pid in started:
         assert f"process has finished cleanly [pid {pid}]" in after, f"pid {pid}:\n{after}"
     assert not left, f"still running after Ctrl-C (recorded or in the launch's process group {process.pid}): {left}"
     assert [segment for segment in segments if segment.exists()] == [], "a camera's shared memory was left"
-    if remote:  # the launch's sibling node: /<camera>/remote, no child of camera_node
-        assert "__node:=remote" in bridge and f"__ns:=/{names[0]}" in bridge, bridge
+    if remote:  # the launch's sibling nodes: /<camera>/remote and the second, no child of camera_node
+        assert "__node:=remote " in bridge and f"__node:={WIFI}" in bridge and f"__ns:=/{names[0]}" in bridge, bridge
         camera_children = [line for line in seen.values() if "airo_mp_camera.ros.remote_bridge_node" in line]
         assert camera_children == [], f"camera_node started a remote bridge of its own: {camera_children}"
     if not tf:

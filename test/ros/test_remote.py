@@ -50,17 +50,26 @@ def children(pid: int) -> list[int]:
         return []
 
 
+def remote_children(pid: int) -> list[int]:
+    """The pids of the remote bridges camera_node `pid` has started so far."""
+    found = []
+    for child in children(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as cmdline:
+                if b"airo_mp_camera.ros.remote_bridge_node" in cmdline.read():
+                    found.append(child)
+        except OSError:
+            continue
+    return found
+
+
 def remote_child(pid: int, timeout: float = 20.0) -> int:
     """The pid of the remote bridge that camera_node `pid` started."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for child in children(pid):
-            try:
-                with open(f"/proc/{child}/cmdline", "rb") as cmdline:
-                    if b"airo_mp_camera.ros.remote_bridge_node" in cmdline.read():
-                        return child
-            except OSError:
-                continue
+        found = remote_children(pid)
+        if found:
+            return found[0]
         time.sleep(0.1)
     raise AssertionError(f"camera_node {pid} started no remote bridge within {timeout} s")
 
@@ -216,6 +225,8 @@ def test_large_data_is_declined_naming_the_fix_where_fast_dds_has_no_such_transp
     [
         ("remote.max_mbit_s", "-1.0", "a number >= 0"),
         ("remote.priority", "rgb,colour", "accepted: rgb, depth, points, right, raw"),
+        ("remote.bridges", "remote,wi-fi", "'wi-fi' is not a ROS node name"),
+        ("remote.bridges", "remote,remote", "'remote' named twice"),
     ],
 )
 def test_a_bad_link_share_parameter_stops_the_node_naming_it(processes, parameter, value, accepted) -> None:
@@ -223,6 +234,30 @@ def test_a_bad_link_share_parameter_stops_the_node_naming_it(processes, paramete
     out, err = node.communicate(timeout=START_TIMEOUT)
     assert node.returncode == 2, (out + err).decode()
     assert f"'{parameter}'" in err.decode() and accepted in err.decode(), err.decode()
+
+
+def test_each_remote_bridge_named_serves_its_own_topics_and_stops_with_the_node(processes) -> None:
+    """remote.bridges: a bridge per link, each a child process of its own with its own topics."""
+    name = node_name()
+    node = start_node(processes, "camera_node", name, {**SMALL, **LOOPBACK_REMOTE, "remote.bridges": "remote,wifi"})
+    topics = [f"/{name}/remote/rgb/image_raw/compressed", f"/{name}/wifi/rgb/image_raw/compressed"]
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while len(bridges := remote_children(node.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(bridges) == 2, f"camera_node started {len(bridges)} remote bridges, not 2"
+        for pid in bridges:
+            processes.track(pid)
+        with subscriber() as probe:
+            for topic in topics:
+                probe.subscribe(CompressedImage, topic)
+            probe.wait_for(lambda: all(probe.count(t) >= 2 for t in topics), START_TIMEOUT, "both bridges' rgb")
+    finally:
+        code, output = stop_node(node)
+    assert code == 0, output
+    assert f"remote bridge pid {bridges[0]}; remote bridge wifi pid {bridges[1]}" in output, output
+    assert f"[{name}.wifi]: remote-facing bridge of shared-memory namespace '{name}' to /{name}/wifi" in output
+    assert all(gone(pid, 10.0) for pid in bridges), "a remote bridge outlived its camera_node"
 
 
 def test_remote_images_come_in_their_smaller_form_with_camera_info_to_match(processes) -> None:

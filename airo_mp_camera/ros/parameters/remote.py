@@ -64,6 +64,15 @@ REMOTE_SPECS: tuple[ParameterSpec, ...] = (
         "under /<camera>/remote/. bridge_node: be that remote-facing bridge.",
         launch=LaunchExposure("remote", description=_REMOTE_ARGUMENT),
     ),
+    ParameterSpec(
+        "remote.bridges",
+        "remote",
+        "camera_node and the launch files: the remote bridges to start, comma-separated node names, one process "
+        "each with topics under /<camera>/<name>/ and its own writers, link estimate and share. One serves every "
+        "subscriber at the pace of the slowest reliable one; give subscribers on a slow link (Wi-Fi) a bridge of "
+        "their own (remote,remote_wifi) so that they do not slow the others. Each bridge encodes its streams again.",
+        launch=LaunchExposure("remote_bridges"),
+    ),
     *_remote_stream_specs("rgb", True, 0.0, "rgb/image_raw/compressed and rgb/camera_info"),
     *_remote_stream_specs("depth", True, 0.0, "depth/image_raw/compressedDepth and depth/camera_info"),
     *_remote_stream_specs("right", False, 0.0, "right/image_raw/compressed and right/camera_info (stereo)"),
