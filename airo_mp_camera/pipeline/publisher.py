@@ -216,10 +216,12 @@ class CameraPublisher(SPAWN.Process):  # type: ignore[name-defined]
                     if wanted & ring.schema_bits[schema.name] and schema.name not in written:
                         schema.fill(camera, buffers[schema.name], stamp)
                         copied += schema.name != CameraSchema.name
-                ring.publish(slot, frame_id, wanted)
+                # Counted before a receiver can see it: a child killed right after its first frame (a receiver got
+                # it) has then started, for start(), and is restarted as any camera that died, not refused.
                 published += 1
-                self._frames.value = published
                 self._copies.value = copied
+                self._frames.value = published
+                ring.publish(slot, frame_id, wanted)
                 if published == 1:
                     self._status_writer.send(("ready", ""))
         except EOFError as error:  # a recording (SVO, bag) ended and does not loop: a normal end
