@@ -248,20 +248,20 @@ class SwitchedHosts:
 
     @property
     def link_b(self) -> str:
-        return self.ports[next(iter(self.others))][1]
+        return self.shaped_ends()[1][1]
 
     def shape(self, rate: str, name: str | None = None) -> None:
         """Shapes the link of host `name` (default: B) anew on both of its ends."""
-        port, link = self.ports[name or next(iter(self.others))]
-        self.switch.run(tbf("change", port, rate))
-        self.others[name or next(iter(self.others))].run(tbf("change", link, rate))
+        for host, end in self.shaped_ends(name):
+            host.run(tbf("change", end, rate))
 
     def link_bytes(self, name: str | None = None) -> int:
         """Bytes the switch has passed on to host `name` (default: B) so far: what crossed its slow link."""
-        return sent_bytes(self.switch, self.ports[name or next(iter(self.others))][0])
+        return sent_bytes(*self.shaped_ends(name)[0])
 
     def shaped_ends(self, name: str | None = None) -> list[tuple[Host, str]]:
-        """(host, interface) of both ends of host `name`'s (default: B's) link: where loss is added too."""
+        """(host, interface) of both ends of host `name`'s (default: B's) link, the switch's port first: where it
+        is shaped and where loss is added."""
         key = name or next(iter(self.others))
         port, link = self.ports[key]
         return [(self.switch, port), (self.others[key], link)]

@@ -133,8 +133,8 @@ class CameraNode(BridgedNode):
                 f"can slow them. Run this node with {local} and {profile_variable()}=config/fastdds_host_only.xml "
                 "(the launch files' remote:=true does)."
             )
+        camera, logger = self.get_fully_qualified_name(), self.get_logger()
         for name in self._bridge_names:
-            camera, logger = self.get_fully_qualified_name(), self.get_logger()
             bridge = remote_bridge_process(parameters, remote_values, self._remote_config, camera, logger, name)
             self.remotes.append(bridge)
             bridge.start()
