@@ -56,7 +56,12 @@ from airo_mp_camera.ros.discovery import discovery_environment
 from airo_mp_camera.ros.fastdds_profiles import profile_environment
 from airo_mp_camera.ros.parameters import REMOTE_SPECS, ParameterError, check_all, remote_bridge_config
 from airo_mp_camera.ros.remote import REMOTE_BRIDGE_SIBLING_ENV
-from airo_mp_camera.ros.remote_setup import bridge_names, remote_bridge_parameters, remote_bridge_setup
+from airo_mp_camera.ros.remote_setup import (
+    bridge_names,
+    remote_bridge_parameters,
+    remote_bridge_setup,
+    warn_socket_buffers,
+)
 
 SHARE = get_package_share_directory("airo_mp_camera")
 # camera_link (x forward, y left, z up) to an optical frame (z forward, x right, y down): roll -90, yaw -90 degrees.
@@ -116,9 +121,10 @@ def _remote_bridges(name: str, config_file: str, overrides: dict) -> list[Node]:
         config = remote_bridge_config(parameters, name)
         remote_values = check_all(REMOTE_SPECS, parameters)
         setups = [
-            remote_bridge_setup(remote_values, config, f"/{name}", get_logger(name), node_name)
+            remote_bridge_setup(remote_values, config, f"/{name}", node_name)
             for node_name in bridge_names(str(remote_values["remote.bridges"]))
         ]
+        warn_socket_buffers(setups, get_logger(name))
     except ParameterError as error:
         raise LaunchArgumentError(f"remote:=true: {error}") from None
     return [

@@ -41,7 +41,12 @@ from airo_mp_camera.ros.parameters import (
     remote_bridge_config,
 )
 from airo_mp_camera.ros.remote import REMOTE_BRIDGE_SIBLING_ENV, RemoteBridgeProcess
-from airo_mp_camera.ros.remote_setup import bridge_names, remote_bridge_process
+from airo_mp_camera.ros.remote_setup import (
+    bridge_names,
+    remote_bridge_process,
+    remote_bridge_setup,
+    warn_socket_buffers,
+)
 
 MAX_CAMERA_RESTARTS = 3
 
@@ -133,9 +138,11 @@ class CameraNode(BridgedNode):
                 f"can slow them. Run this node with {local} and {profile_variable()}=config/fastdds_host_only.xml "
                 "(the launch files' remote:=true does)."
             )
-        camera, logger = self.get_fully_qualified_name(), self.get_logger()
-        for name in self._bridge_names:
-            bridge = remote_bridge_process(parameters, remote_values, self._remote_config, camera, logger, name)
+        camera = self.get_fully_qualified_name()
+        setups = [remote_bridge_setup(remote_values, self._remote_config, camera, name) for name in self._bridge_names]
+        warn_socket_buffers(setups, self.get_logger())
+        for setup in setups:
+            bridge = remote_bridge_process(parameters, camera, setup)
             self.remotes.append(bridge)
             bridge.start()
         self.create_timer(WATCH_PERIOD_S, self._watch_remote)

@@ -103,12 +103,9 @@ def remote_bridge_setup(
     remote_values: Mapping[str, Any],
     remote_config: BridgeConfig,
     camera_node: str,
-    logger: Logger | None = None,
     node_name: str = REMOTE_NODE_NAME,
 ) -> RemoteBridgeSetup:
     """The setup of the remote bridge `node_name` of the camera node `camera_node` (its fully qualified name).
-
-    Warns on `logger` when the kernel caps the socket buffers the profile asks for.
 
     Raises:
         ParameterError: remote.transport is large_data where this Fast DDS has no LARGE_DATA transport.
@@ -122,9 +119,6 @@ def remote_bridge_setup(
             "remote.transport:=udp, which any subscriber receives."
         )
     profile = remote_profile(transport, str(remote_values["remote.fastdds_profile"]))
-    for warning in socket_buffer_warnings(profile):
-        if logger is not None:
-            logger.warning(warning)
     paced = None
     if transport == "udp" and not remote_values["remote.fastdds_profile"]:
         topics = remote_topics(f"{camera_node.rstrip('/')}/{node_name}", REMOTE_STREAMS)
@@ -133,23 +127,27 @@ def remote_bridge_setup(
     return RemoteBridgeSetup(profile, str(remote_values["remote.discovery_range"]), paced, node_name)
 
 
+def warn_socket_buffers(setups: Sequence[RemoteBridgeSetup], logger: Logger) -> None:
+    """Warns on `logger` when the kernel caps the socket buffers the bridges' profiles ask for.
+
+    Once per profile: a camera's remote bridges all have the same, and one warning says it.
+    """
+    for profile in dict.fromkeys(setup.profile for setup in setups):
+        for warning in socket_buffer_warnings(profile):
+            logger.warning(warning)
+
+
 def remote_bridge_process(
-    parameters: Mapping[str, Any],
-    remote_values: Mapping[str, Any],
-    remote_config: BridgeConfig,
-    camera_node: str,
-    logger: Logger,
-    node_name: str = REMOTE_NODE_NAME,
+    parameters: Mapping[str, Any], camera_node: str, setup: RemoteBridgeSetup
 ) -> RemoteBridgeProcess:
-    """The camera node's remote bridge child `node_name` (not started yet), set up as `remote_bridge_setup` says."""
-    setup = remote_bridge_setup(remote_values, remote_config, camera_node, logger, node_name)
+    """The camera node `camera_node`'s remote bridge child (not started yet), set up as `setup` says."""
     return RemoteBridgeProcess(
         parameters,
         camera_node,
         setup.profile,
         setup.discovery_range,
         paced_profile=setup.paced_profile,
-        node_name=node_name,
+        node_name=setup.node_name,
     )
 
 

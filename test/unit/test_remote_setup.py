@@ -6,15 +6,18 @@ test/ros/test_remote.py and test/launch/test_ros2_launch.py; here the names and 
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 from airo_mp_camera.ros.link_pacing import NAMESPACE
 from airo_mp_camera.ros.parameters import REMOTE_SPECS, ParameterError, check_all, remote_bridge_config
-from airo_mp_camera.ros.remote_setup import REMOTE_NODE_NAME, bridge_names, remote_bridge_setup
+from airo_mp_camera.ros.remote import socket_buffer_limits
+from airo_mp_camera.ros.remote_setup import REMOTE_NODE_NAME, bridge_names, remote_bridge_setup, warn_socket_buffers
 
 
 def test_bridge_names_default_to_the_one_remote_bridge() -> None:
@@ -43,7 +46,7 @@ def test_each_bridge_gets_a_paced_profile_for_its_own_topics_in_a_file_of_its_ow
     values = {"remote.enable": True}
     config = remote_bridge_config(values, "cam")
     remote_values = check_all(REMOTE_SPECS, values)
-    setups = [remote_bridge_setup(remote_values, config, "/cam", None, name) for name in ("remote", "remote_wifi")]
+    setups = [remote_bridge_setup(remote_values, config, "/cam", name) for name in ("remote", "remote_wifi")]
     for setup in setups:
         assert setup.paced_profile is not None
         writers = {
@@ -61,3 +64,27 @@ def test_each_bridge_gets_a_paced_profile_for_its_own_topics_in_a_file_of_its_ow
         for path in paths:
             if path is not None:
                 os.remove(path)
+
+
+def test_a_capped_socket_buffer_is_warned_of_once_for_all_bridges(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    limits = socket_buffer_limits()
+    if "net.core.wmem_max" not in limits:
+        pytest.skip("/proc/sys/net/core/wmem_max is not readable here")
+    profile = tmp_path / "profile.xml"
+    asked = max(limits.values()) + 1  # more than the kernel allows: a warning per capped sysctl
+    profile.write_text(
+        '<dds xmlns="http://www.eprosima.com"><profiles><participant profile_name="p"><rtps>'
+        f"<sendSocketBufferSize>{asked}</sendSocketBufferSize><listenSocketBufferSize>{asked}</listenSocketBufferSize>"
+        "</rtps></participant></profiles></dds>"
+    )
+    values = {"remote.enable": True, "remote.fastdds_profile": str(profile)}
+    config = remote_bridge_config(values, "cam")
+    remote_values = check_all(REMOTE_SPECS, values)
+    setups = [remote_bridge_setup(remote_values, config, "/cam", name) for name in ("remote", "remote_wifi")]
+    with caplog.at_level(logging.WARNING):
+        warn_socket_buffers(setups, logging.getLogger("cam"))
+    warned = [record.getMessage() for record in caplog.records]
+    assert len(warned) == 2, warned  # wmem_max and rmem_max, once each though two bridges use the profile
+    assert any("net.core.wmem_max" in message and str(asked) in message for message in warned)
