@@ -21,11 +21,14 @@ The estimate (the budget `LinkShare` gives out) follows the ideas of BBR and of 
   fell far falls again after HOLD_S). Then it holds for HOLD_S. Loss does not look like over-use: a repaired fragment
   delays one message by a round trip or two, well inside the allowance, and lowers no delivery rate.
 - **probing up**: while the backlog is young and the streams use most of the estimate (they want more than
-  they are given, so the estimate, not the camera, limits them), it grows: back quickly (FAST_INCREASE a
-  second) to just under the delivery rate of the last over-use, then gently (SLOW_INCREASE a second) past it,
-  where the link was full a moment ago; after QUIET_S without over-use the link may have grown, and it grows
-  quickly again. It stops at the ceiling (`remote.max_mbit_s`, if set; else MAX_BIT_S). When the streams use
-  less than it (they all get their full rate), it does not grow: nothing to learn, and no burst later.
+  they are given, so the estimate, not the camera, limits them), it grows: quickly (FAST_INCREASE a second)
+  until the link is first found full; after an over-use, back quickly to just under the delivery rate of that
+  over-use, then gently (SLOW_INCREASE a second) past it, where the link was full a moment ago; after QUIET_S
+  without over-use the link may have grown, and it grows faster (QUIET_INCREASE a second): quick enough to
+  find within seconds a link that grew back, gentle enough to pass the link it is on by little (every
+  over-use queues a few frames of every stream, rgb's too). It stops at the ceiling (`remote.max_mbit_s`, if
+  set; else MAX_BIT_S). When the streams use less than it (they all get their full rate), it does not grow:
+  nothing to learn, and no burst later.
 - it never goes below FLOOR_BIT_S, and starts at START_BIT_S (or the ceiling, if lower).
 
 What it cannot see: a subscriber that asks for best-effort delivery acknowledges nothing (it gets what the
@@ -53,10 +56,11 @@ MAX_BIT_S = 1e9
 DECREASE = 0.85
 MOST_DECREASE = 0.7
 FAST_INCREASE = 1.0  # per second: x2 a second
-SLOW_INCREASE = 0.05  # per second: +5 % a second
-QUIET_S = 2.0
+SLOW_INCREASE = 0.04  # per second: +4 % a second
+QUIET_S = 5.0
+QUIET_INCREASE = 0.3  # per second: +30 % a second, after QUIET_S without over-use
 HOLD_S = 0.5
-MAX_DRAIN_S = 1.0  # (the backlog counted since the last "all acknowledged" may hold what loss made late)
+MAX_DRAIN_S = 0.5  # the most a decrease waits for its backlog to drain: a link that fell far is found in steps
 BUSY_USE = 0.7  # the streams use at least this much of the estimate: it limits them, so probe above it
 
 
@@ -213,8 +217,10 @@ class LinkEstimate:
                 self.reason = "holding after over-use"
             elif offered >= BUSY_USE * self.estimate_bit_s:
                 near_full = self.estimate_bit_s >= 0.95 * self._full_at_bit_s
-                quiet = self._over_used_at is None or now - self._over_used_at > QUIET_S
-                increase = SLOW_INCREASE if near_full and not quiet else FAST_INCREASE
+                if self._over_used_at is None or not near_full:  # not yet full, or catching up to where it was
+                    increase = FAST_INCREASE
+                else:
+                    increase = QUIET_INCREASE if now - self._over_used_at > QUIET_S else SLOW_INCREASE
                 grown = self.estimate_bit_s * (1.0 + increase * min(elapsed, 0.5))
                 if not near_full:  # catching up: not past where the link was full
                     grown = min(grown, 0.95 * self._full_at_bit_s)

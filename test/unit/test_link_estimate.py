@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airo_mp_camera.ros.link_estimate import FLOOR_BIT_S, START_BIT_S, LinkEstimate
+from airo_mp_camera.ros.link_estimate import FLOOR_BIT_S, QUIET_INCREASE, QUIET_S, START_BIT_S, LinkEstimate
 
 FRAME_BYTES = 100_000  # a 720p jpeg
 STEP_S = 1 / 30
@@ -84,21 +84,42 @@ def test_the_estimate_falls_to_a_slower_link_within_two_seconds() -> None:
 
 
 def test_the_estimate_grows_back_when_the_link_does() -> None:
+    """Within seconds: gently at first (the link was full a moment ago), faster after QUIET_S without over-use."""
     link, estimate = Link(20e6), LinkEstimate()
     now = settle(link, estimate, 10.0, 200e6)
     assert 12e6 <= mean_estimate(link, estimate, 5.0, 200e6, now) <= 22e6
     link.rate_bit_s = 100e6
-    settle(link, estimate, 5.0, 200e6, now + 5.0)
-    assert estimate.estimate_bit_s >= 60e6, estimate.estimate_bit_s
+    now = settle(link, estimate, 5.0, 200e6, now + 5.0)
+    assert estimate.estimate_bit_s >= 50e6, estimate.estimate_bit_s
+    assert mean_estimate(link, estimate, 3.0, 200e6, now) >= 60e6
 
 
 def test_a_link_that_keeps_up_is_used_and_no_more() -> None:
+    """Most of it: the estimate probes past the link gently, so it spends a while under it after each over-use
+    (0.75 of this link here; on the simulated hosts of benchmarks/changing_link.py 0.8 to 0.9 of the wire)."""
     link, estimate = Link(20e6), LinkEstimate()
     now = settle(link, estimate, 5.0, 200e6)
     before = link.sent
     settle(link, estimate, 20.0, 200e6, now)
     use = (link.sent - before) * 8 / 20.0 / 20e6
-    assert 0.75 <= use <= 1.0, use
+    assert 0.7 <= use <= 1.0, use
+
+
+def test_once_the_link_was_full_it_is_probed_without_doubling_and_a_grown_link_is_still_found() -> None:
+    """Every over-use queues frames of every stream, so past where the link was full the estimate grows gently,
+    and faster only after QUIET_S without over-use, never doubling in a second as it does before the link was
+    first found full."""
+    link, estimate = Link(20e6), LinkEstimate()
+    now = settle(link, estimate, 10.0, 200e6)
+    assert estimate.over_uses >= 1
+    link.rate_bit_s = 1e9  # the link grew: nothing but probing can tell
+    at_change, samples = estimate.estimate_bit_s, [estimate.estimate_bit_s]
+    for _ in range(int(QUIET_S) + 3):
+        now = settle(link, estimate, 1.0, 200e6, now)
+        samples.append(estimate.estimate_bit_s)
+    growth = [after / before for before, after in zip(samples[:-1], samples[1:], strict=True)]
+    assert max(growth) <= 1.0 + 1.4 * QUIET_INCREASE, growth  # (1 + 0.5 / 30) ** 30 a second at most
+    assert samples[-1] >= 1.5 * at_change, samples
 
 
 def test_repaired_packets_are_not_taken_for_a_full_link() -> None:
