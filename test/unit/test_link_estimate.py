@@ -74,13 +74,29 @@ def mean_estimate(link: Link, estimate: LinkEstimate, seconds: float, wanted_bit
 
 
 def test_the_estimate_falls_to_a_slower_link_within_two_seconds() -> None:
+    """... and stays about it: it saw-tooths there, probing up and backing off."""
     link, estimate = Link(100e6), LinkEstimate()
     now = settle(link, estimate, 10.0, 200e6)
     assert 60e6 <= mean_estimate(link, estimate, 5.0, 200e6, now) <= 110e6
     link.rate_bit_s = 20e6
-    settle(link, estimate, 2.0, 200e6, now + 5.0)
-    assert estimate.estimate_bit_s <= 22e6, estimate.estimate_bit_s
-    assert estimate.over_uses >= 1
+    over_uses, now, lowest = estimate.over_uses, now + 5.0, estimate.estimate_bit_s
+    for _ in range(20):
+        now = settle(link, estimate, 0.1, 200e6, now)
+        lowest = min(lowest, estimate.estimate_bit_s)
+    assert lowest <= 22e6, lowest
+    assert estimate.over_uses > over_uses
+    assert mean_estimate(link, estimate, 3.0, 200e6, now) <= 22e6
+
+
+def test_a_stream_that_asks_for_most_of_a_fast_link_gets_it_within_seconds() -> None:
+    """Raw 720p rgb (663 Mbit/s) on a 1 Gbit/s link, from START_BIT_S: growing by e a second, about 2.6 s after the
+    streams first used most of the estimate. The use is summed over a window while the estimate grows, so it is
+    judged against the estimate's mean over that window; against the estimate of the moment it took 4.4 s."""
+    link, estimate, now = Link(1e9), LinkEstimate(), 0.0
+    while estimate.estimate_bit_s < 663e6 and now < 10.0:
+        now = settle(link, estimate, 0.1, 663e6, now)
+    assert now <= 3.7, now
+    assert estimate.over_uses == 0
 
 
 def test_the_estimate_grows_back_when_the_link_does() -> None:
