@@ -43,6 +43,13 @@ BIN = Path(sys.executable).parent
 CAMERA = "camera"
 REMOTE = f"/{CAMERA}/remote"
 LOG = ROOT / "build" / "bench-remote.log"
+CASE_WARMUP_S = 3.0
+"""Host B's probe measures a case from this long after its first message: the remote bridge's link estimate starts
+at START_BIT_S (ros/link_estimate.py) and grows while the streams use it, so a stream asking for more reaches its
+full rate a second or three after its first subscriber (reported per topic as full_rate_after_s); the cases
+measure the rate after that."""
+SHOWN = ("rate_hz", "received", "mbit_per_s", "decodes", "grabbed", "missed", "full_rate_after_s")
+"""The figures a case prints per topic."""
 STOCK_UNSET = (*PROFILE_VARIABLES, "FASTDDS_BUILTIN_TRANSPORTS", RANGE_VARIABLE, LOCALHOST_ONLY_VARIABLE)
 """What tools/isolated sets and a stock ROS install on the other machine does not have."""
 
@@ -193,6 +200,7 @@ class Run:
         self.realistic = realistic
         self.env = environments()
         self.cases: dict[str, Any] = {}
+        self.first_subscriber: dict[str, float | None] = {}  # full_rate_after_s of each warm-up's stream
         self.only = ""  # run only the cases whose name contains this (debugging)
         self.extra: dict[str, str] = {}  # camera_node parameters over the defaults (experiments)
         self.baseline: dict[str, Any] = {}
@@ -210,11 +218,18 @@ class Run:
         connect = 15.0 if remote else 3.0
         cyclone = b_env == "cyclone"
         b_environment = cyclone_environment(self.hosts) if cyclone else env[b_env]
-        started = (
-            [("b", probe(hosts.b, b_environment, seconds, b_topics, connect_timeout=connect, cyclone=cyclone))]
-            if b_topics
-            else []
-        )
+        started: list[tuple[str, subprocess.Popen[bytes]]] = []
+        if b_topics:
+            b = probe(
+                hosts.b,
+                b_environment,
+                seconds,
+                b_topics,
+                warmup=CASE_WARMUP_S,
+                connect_timeout=connect,
+                cyclone=cyclone,
+            )
+            started.append(("b", b))
         if with_host_a:
             local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/rgb/image_raw/compressed"]
             started.append(("a_local", probe(hosts.a, env["local"], seconds, local)))
@@ -225,6 +240,13 @@ class Run:
             (hosts.link_bytes() - link_before) * 8e-6 / (time.monotonic() - time_before), 1
         )
         return results
+
+    def warm_up(self, topic: str, b_env: str = "network") -> None:
+        """The first subscriber of a camera just started: discovery, first frames, and how long until its full rate."""
+        result = self.measure([topic], with_host_a=False, seconds=2.0, b_env=b_env)
+        after = (result.get("b") or {}).get(topic, {}).get("full_rate_after_s")
+        self.first_subscriber[topic] = after
+        print(f"\nfirst subscriber of {topic}: full rate after {after} s", flush=True)
 
     def case(
         self,
@@ -257,9 +279,7 @@ class Run:
         for who in ("b", "a_local", "a_native"):
             for topic, stats in (result.get(who) or {}).items():
                 if isinstance(stats, dict):
-                    shown = {
-                        k: stats.get(k) for k in ("rate_hz", "received", "mbit_per_s", "decodes", "grabbed", "missed")
-                    }
+                    shown = {k: stats.get(k) for k in SHOWN}
                     p50 = (stats.get("latency_ms") or {}).get("p50")
                     figures = json.dumps({k: v for k, v in shown.items() if v is not None})
                     print(f"    {who:8s} {topic:48s} {figures} p50 {p50} ms")
@@ -293,7 +313,7 @@ class Run:
         start_png_bridge(a, env["remote_udp"], self.log)
         rgb, depth = f"{REMOTE}/rgb/image_raw/compressed", f"{REMOTE}/depth/image_raw/compressedDepth"
         png, points = f"/{CAMERA}/remote_png/depth/image_raw/compressedDepth", f"{REMOTE}/points"
-        self.measure([rgb], with_host_a=False, seconds=2.0, b_env="stock")  # warm-up: discovery, first frames
+        self.warm_up(rgb, b_env="stock")
         self.baseline = self.measure([], with_host_a=True)
         self.cases["host_a_alone"] = self.baseline
         print(
@@ -337,7 +357,7 @@ class Run:
             return
         # The raw remote topics need the TCP opt-in (remote.transport large_data) and a host B speaking it.
         start_camera(a, env["node"], 1280, 720, self.realistic, self.log, transport="large_data", extra=self.extra)
-        self.measure([f"{REMOTE}/rgb/image_raw"], with_host_a=False, seconds=2.0)
+        self.warm_up(f"{REMOTE}/rgb/image_raw")
         self.case(
             "remote raw rgb 720p",
             [f"{REMOTE}/rgb/image_raw"],
@@ -368,7 +388,7 @@ class Run:
             a, env["node"], 1920, 1080, False, self.log, rgb_only=True, transport="large_data", extra=self.extra
         )
         raw = f"{REMOTE}/rgb/image_raw"
-        self.measure([raw], with_host_a=False, seconds=2.0)
+        self.warm_up(raw)
         self.baseline = self.measure([], with_host_a=True)
         self.cases["host_a_alone_1080p"] = self.baseline
         self.case(
@@ -397,7 +417,7 @@ class Run:
         a, env = self.hosts.a, self.env
         start_camera(a, env["visible"], 1280, 720, self.realistic, self.log, extra=self.extra)
         local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"]
-        self.measure([f"{REMOTE}/rgb/image_raw/compressed"], with_host_a=False, seconds=2.0)
+        self.warm_up(f"{REMOTE}/rgb/image_raw/compressed")
         self.baseline = self.measure([], with_host_a=True)
         self.cases["host_a_alone_visible"] = self.baseline
         self.case(
@@ -504,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds_per_case": seconds,
                 "parameters_set": run.extra,
                 "cases": run.cases,
+                "first_subscriber_full_rate_after_s": run.first_subscriber,
                 "changing_link": changing,
                 "several_subscribers": several,
                 "pass": passed,

@@ -144,9 +144,28 @@ def report_of(
             "bytes_per_message": int(np.median([size for *_, size in window])) if window else 0,
             "mbit_per_s": round(sum(size for *_, size in window) * 8e-6 / max(finish - begin, 1e-6), 1),
         }
+        report[topic]["full_rate_after_s"] = full_rate_after(samples, report[topic]["rate_hz"])
         if decoded[topic]:
             report[topic]["decodes"] = all(decoded[topic])
     return report
+
+
+def full_rate_after(samples: list[tuple[float, float, int]], rate_hz: float) -> float | None:
+    """Seconds from a topic's first message to the first second that brought 95 % of `rate_hz` (its measured rate).
+
+    How long a new subscriber waits for the stream's full rate: the remote bridge's link estimate starts low and
+    grows while the streams use it (ros/link_estimate.py). None if nothing arrived.
+    """
+    times = [now for now, _, _ in samples]
+    if not times or rate_hz <= 0:
+        return None
+    end = 0
+    for start, first in enumerate(times):
+        while end < len(times) and times[end] < first + 1.0:
+            end += 1
+        if end - start >= 0.95 * rate_hz:
+            return round(first - times[0], 2)
+    return None
 
 
 def decodes(topic: str, message: Any) -> bool:
