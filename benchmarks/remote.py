@@ -200,7 +200,7 @@ class Run:
         self.realistic = realistic
         self.env = environments()
         self.cases: dict[str, Any] = {}
-        self.first_subscriber: dict[str, float | None] = {}  # full_rate_after_s of each warm-up's stream
+        self.first_subscriber: dict[str, float | None] = {}  # full_rate_after_s of each camera start's first stream
         self.only = ""  # run only the cases whose name contains this (debugging)
         self.extra: dict[str, str] = {}  # camera_node parameters over the defaults (experiments)
         self.baseline: dict[str, Any] = {}
@@ -241,12 +241,15 @@ class Run:
         )
         return results
 
-    def warm_up(self, topic: str, b_env: str = "network") -> None:
-        """The first subscriber of a camera just started: discovery, first frames, and how long until its full rate."""
+    def warm_up(self, camera: str, topic: str, b_env: str = "network") -> None:
+        """The first subscriber of a camera just started: discovery, first frames, and how long until its full rate.
+
+        `camera`: which camera set-up, the key of its figure.
+        """
         result = self.measure([topic], with_host_a=False, seconds=2.0, b_env=b_env)
         after = (result.get("b") or {}).get(topic, {}).get("full_rate_after_s")
-        self.first_subscriber[topic] = after
-        print(f"\nfirst subscriber of {topic}: full rate after {after} s", flush=True)
+        self.first_subscriber[f"{camera}: {topic}"] = after
+        print(f"\n{camera}, first subscriber of {topic}: full rate after {after} s", flush=True)
 
     def case(
         self,
@@ -313,7 +316,7 @@ class Run:
         start_png_bridge(a, env["remote_udp"], self.log)
         rgb, depth = f"{REMOTE}/rgb/image_raw/compressed", f"{REMOTE}/depth/image_raw/compressedDepth"
         png, points = f"/{CAMERA}/remote_png/depth/image_raw/compressedDepth", f"{REMOTE}/points"
-        self.warm_up(rgb, b_env="stock")
+        self.warm_up("720p", rgb, b_env="stock")
         self.baseline = self.measure([], with_host_a=True)
         self.cases["host_a_alone"] = self.baseline
         print(
@@ -357,7 +360,7 @@ class Run:
             return
         # The raw remote topics need the TCP opt-in (remote.transport large_data) and a host B speaking it.
         start_camera(a, env["node"], 1280, 720, self.realistic, self.log, transport="large_data", extra=self.extra)
-        self.warm_up(f"{REMOTE}/rgb/image_raw")
+        self.warm_up("720p, raw topics over TCP", f"{REMOTE}/rgb/image_raw")
         self.case(
             "remote raw rgb 720p",
             [f"{REMOTE}/rgb/image_raw"],
@@ -388,7 +391,7 @@ class Run:
             a, env["node"], 1920, 1080, False, self.log, rgb_only=True, transport="large_data", extra=self.extra
         )
         raw = f"{REMOTE}/rgb/image_raw"
-        self.warm_up(raw)
+        self.warm_up("1080p rgb, raw topics over TCP", raw)
         self.baseline = self.measure([], with_host_a=True)
         self.cases["host_a_alone_1080p"] = self.baseline
         self.case(
@@ -417,7 +420,7 @@ class Run:
         a, env = self.hosts.a, self.env
         start_camera(a, env["visible"], 1280, 720, self.realistic, self.log, extra=self.extra)
         local = [f"/{CAMERA}/rgb/image_raw", f"/{CAMERA}/depth/image_raw"]
-        self.warm_up(f"{REMOTE}/rgb/image_raw/compressed")
+        self.warm_up("720p, node visible off-host", f"{REMOTE}/rgb/image_raw/compressed", b_env="stock")
         self.baseline = self.measure([], with_host_a=True)
         self.cases["host_a_alone_visible"] = self.baseline
         self.case(
