@@ -66,6 +66,27 @@ BUSY_USE = 0.7  # the streams use at least this much of the estimate: it limits 
 
 
 @dataclass
+class _Window:
+    """Values added over the last DELIVERY_WINDOW_S and their sum, kept up as they come and go (polled every 5 ms)."""
+
+    samples: deque[tuple[float, float]] = field(default_factory=deque)
+    total: float = 0.0
+
+    def add(self, when: float, value: float) -> None:
+        self.samples.append((when, value))
+        self.total += value
+
+    def sum(self, now: float) -> float:
+        """The sum of the values added since `now - DELIVERY_WINDOW_S`."""
+        samples = self.samples
+        while samples and samples[0][0] < now - DELIVERY_WINDOW_S:
+            self.total -= samples.popleft()[1]
+        if not samples:
+            self.total = 0.0  # (no rounding left behind)
+        return self.total
+
+
+@dataclass
 class _Writer:
     """What one writer was given and what of it was acknowledged."""
 
@@ -91,9 +112,9 @@ class LinkEstimate:
     writers: dict[str, _Writer] = field(default_factory=dict)
     over_uses: int = 0
     reason: str = "starting"
-    _delivered: deque[tuple[float, int]] = field(default_factory=deque)
-    _offered: deque[tuple[float, int]] = field(default_factory=deque)
-    _held: deque[tuple[float, float]] = field(default_factory=deque)  # (when, estimate times the time it was held)
+    _delivered: _Window = field(default_factory=_Window)  # bytes acknowledged
+    _offered: _Window = field(default_factory=_Window)  # bytes sent
+    _held: _Window = field(default_factory=_Window)  # the estimate times the time it was held
     _first_update: float | None = None
     _cleared: deque[tuple[float, float]] = field(default_factory=deque)  # (when, how long) backlogs took to clear
     _updated: float | None = None
@@ -121,7 +142,7 @@ class LinkEstimate:
             state.largest_bytes = max(int(0.9 * state.largest_bytes), nbytes)
             if state.oldest_unacknowledged is None:
                 state.oldest_unacknowledged = now
-            self._offered.append((now, nbytes))
+            self._offered.add(now, nbytes)
 
     def acknowledged(self, writer: str, sent_bytes: int, now: float) -> None:
         """`writer`'s messages are acknowledged at `now`, up to its first `sent_bytes` (read as the poll began)."""
@@ -129,7 +150,7 @@ class LinkEstimate:
             state = self.writers.get(writer)
             if state is None or sent_bytes <= state.acknowledged_bytes:
                 return
-            self._delivered.append((now, sent_bytes - state.acknowledged_bytes))
+            self._delivered.add(now, sent_bytes - state.acknowledged_bytes)
             state.acknowledged_bytes = sent_bytes
             if state.acknowledged_bytes >= state.sent_bytes:
                 if state.oldest_unacknowledged is not None and now >= self._hold_until:
@@ -161,10 +182,8 @@ class LinkEstimate:
         with self._lock:
             return self._rate(self._delivered, now)
 
-    def _rate(self, samples: deque[tuple[float, int]], now: float) -> float:
-        while samples and samples[0][0] < now - DELIVERY_WINDOW_S:
-            samples.popleft()
-        return 8.0 * sum(nbytes for _, nbytes in samples) / DELIVERY_WINDOW_S
+    def _rate(self, window: _Window, now: float) -> float:
+        return 8.0 * window.sum(now) / DELIVERY_WINDOW_S
 
     def _mean_estimate(self, elapsed: float, now: float) -> float:
         """The estimate's mean over the last DELIVERY_WINDOW_S (over the time since the first update, if shorter).
@@ -174,12 +193,9 @@ class LinkEstimate:
         the link: from START_BIT_S to the 663 Mbit/s of raw 720p rgb on a 1 Gbit/s link took 4.4 s, 3.4 s with
         this (the fake-clock link of test/unit/test_link_estimate.py).
         """
-        held = self._held
-        held.append((now, self.estimate_bit_s * elapsed))
-        while held and held[0][0] < now - DELIVERY_WINDOW_S:
-            held.popleft()
+        self._held.add(now, self.estimate_bit_s * elapsed)
         span = min(DELIVERY_WINDOW_S, now - self._first_update) if self._first_update is not None else 0.0
-        return sum(bits for _, bits in held) / span if span > 0.0 else self.estimate_bit_s
+        return self._held.sum(now) / span if span > 0.0 else self.estimate_bit_s
 
     def allowance(self, writer: _Writer, now: float) -> float:
         """How old a writer's backlog may get before the link counts as over-used, in seconds.
